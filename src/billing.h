@@ -1,0 +1,17 @@
+/*
+ * billing.h
+ *		Declarations shared by the C files of the billing extension.
+ *
+ * Each mechanism keeps its own file in src/; this header only carries what
+ * one file must see of another, so a reader can find a rule in one guess.
+ */
+#ifndef BILLING_H
+#define BILLING_H
+
+#include "postgres.h"
+
+#include "errcodes.h"
+
+/* Called once from _PG_init (module.c) by each mechanism that needs it. */
+
+#endif							/* BILLING_H */
