@@ -15,6 +15,15 @@
 
 PG_MAJOR=${PG_MAJOR:-15}
 
+# pg_root_prepare: make the private copy that PG_ROOT names, once.
+pg_root_prepare() {
+	[ -n "${PG_ROOT:-}" ] || return 0
+	[ -x "$PG_ROOT/usr/lib/postgresql/$PG_MAJOR/bin/postgres" ] && return 0
+	mkdir -p "$PG_ROOT/usr/lib/postgresql" "$PG_ROOT/usr/share/postgresql"
+	cp -a "/usr/lib/postgresql/$PG_MAJOR" "$PG_ROOT/usr/lib/postgresql/"
+	cp -a "/usr/share/postgresql/$PG_MAJOR" "$PG_ROOT/usr/share/postgresql/"
+}
+
 pg_bindir() {
 	if [ -n "${PG_ROOT:-}" ]; then
 		echo "$PG_ROOT/usr/lib/postgresql/$PG_MAJOR/bin"

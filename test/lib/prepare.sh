@@ -33,6 +33,7 @@ install_dependencies() {
 # into the system PostgreSQL or, with PG_ROOT, into a private copy of it.
 build_and_install() {
 	local pg_config="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config"
+	pg_root_prepare || return 1
 	make -s clean PG_CONFIG="$pg_config" >/dev/null &&
 		make -s PG_CONFIG="$pg_config" with_llvm=no \
 			PG_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter \
