@@ -1,0 +1,97 @@
+/*
+ * audit.h
+ *		What the three files of the audit trail share.
+ *
+ * audit_capture.c records changes into a buffer kept for the transaction,
+ * audit_chain.c seals and writes that buffer just before commit, and
+ * audit_verify.c walks a chain to check it.  The layout of
+ * billing.audit_log (src/sql/80-audit.sql) and the canonical form that its
+ * hash covers are defined here once, so the writer and the verifier cannot
+ * drift apart.
+ */
+#ifndef BILLING_AUDIT_H
+#define BILLING_AUDIT_H
+
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+/* Columns of billing.audit_log, in order (1-based attribute numbers). */
+#define Anum_audit_firm_id				1
+#define Anum_audit_seq					2
+#define Anum_audit_table_name			3
+#define Anum_audit_operation			4
+#define Anum_audit_row_key				5
+#define Anum_audit_row_digest			6
+#define Anum_audit_old_values			7
+#define Anum_audit_new_values			8
+#define Anum_audit_transaction_id		9
+#define Anum_audit_statement_time		10
+#define Anum_audit_session_user_name	11
+#define Anum_audit_current_role_name	12
+#define Anum_audit_staff_id				13
+#define Anum_audit_application_name		14
+#define Anum_audit_reason_code			15
+#define Anum_audit_reason				16
+#define Anum_audit_prev_hash			17
+#define Anum_audit_hash					18
+#define Natts_audit						18
+
+/*
+ * Who and why, as they stood when a change was captured.  Consecutive
+ * records share one of these while nothing in it changes, so a bulk
+ * statement stores it once.
+ */
+typedef struct AuditWho
+{
+	Oid			session_user;
+	Oid			current_user;
+	TimestampTz statement_time;
+	char	   *staff_setting;	/* billing.staff_id, or NULL */
+	char	   *reason_code;	/* billing.reason_code, or NULL */
+	char	   *reason;			/* billing.reason, or NULL */
+	char	   *application_name;	/* or NULL */
+} AuditWho;
+
+/* One captured change, waiting in the transaction's buffer. */
+typedef struct AuditRecord
+{
+	int64		firm_id;
+	const char *table_name;		/* schema-qualified, quoted as needed */
+	char		operation;		/* 'I', 'U' or 'D' */
+	bool		has_digest;
+	SubTransactionId subid;		/* the subtransaction that made the change */
+	char	   *row_key;		/* NULL when the table has no primary key */
+	Jsonb	   *old_values;		/* UPDATE: changed columns; DELETE: row */
+	Jsonb	   *new_values;		/* UPDATE: changed columns */
+	AuditWho   *who;
+	uint8		row_digest[PG_SHA256_DIGEST_LENGTH];
+} AuditRecord;
+
+/* The transaction's buffer (audit_capture.c). */
+extern AuditRecord *audit_records;
+extern int64 audit_nrecords;
+extern MemoryContext audit_context;
+
+/* audit_capture.c */
+extern void audit_capture_discard(void);
+extern void audit_capture_abort_subxact(SubTransactionId subid);
+extern pg_cryptohash_ctx *audit_transaction_hasher(void);
+
+/* audit_chain.c */
+extern void audit_chain_flush(void);
+extern bool audit_chain_flushed;
+extern void audit_hash_values(pg_cryptohash_ctx *ctx, TupleDesc desc,
+							  Datum *values, bool *isnull, uint8 *out);
+extern Oid	audit_log_relid(void);
+extern void audit_check_log_layout(Relation rel);
+extern void audit_digest_row(pg_cryptohash_ctx *ctx, TupleDesc desc,
+							 Datum *values, bool *isnull, StringInfo buf,
+							 uint8 *out);
+
+#endif							/* BILLING_AUDIT_H */

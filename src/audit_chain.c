@@ -1,0 +1,668 @@
+/*
+ * audit_chain.c
+ *		Seals the transaction's audit records into each firm's hash chain
+ *		and writes them to billing.audit_log, just before commit.
+ *
+ * At XACT_EVENT_PRE_COMMIT (and XACT_EVENT_PRE_PREPARE, since Citus commits
+ * with two-phase commit) the buffered records are taken firm by firm, in
+ * firm order so that two committers cannot deadlock.  For each firm we take
+ * a lock of our own on the firm (an advisory-class lock, held until the
+ * transaction ends), read the chain's last record with a dirty snapshot
+ * (so a REPEATABLE READ or SERIALIZABLE writer sees what committed after
+ * its snapshot and never fails for it), hash each record with the previous
+ * record's hash, and insert them in batches at heap level, with their index
+ * entries, as the log's owner.  Writers in different firms never wait for
+ * each other; writers in one firm wait only for each other's commit.
+ *
+ * The hash covers a canonical form of the stored columns (audit_hash_values)
+ * so that it can be recomputed from the table after a dump and restore.
+ */
+#include "audit.h"
+#include "billing.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/xid8.h"
+
+/* locktag_field4 of our per-firm locks, apart from the advisory functions' */
+#define AUDIT_LOCK_CLASS	0x4155
+
+/* records inserted per heap_multi_insert call */
+#define AUDIT_BATCH			1000
+
+bool		audit_chain_flushed = false;
+
+/*
+ * audit_log_relid: the OID of billing.audit_log; an error when the
+ * extension's schema or the table is missing.
+ */
+Oid
+audit_log_relid(void)
+{
+	Oid			nsp = get_namespace_oid("billing", true);
+	Oid			relid = OidIsValid(nsp) ?
+		get_relname_relid("audit_log", nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table billing.audit_log does not exist"),
+				 errhint("Install the billing extension in this database.")));
+	return relid;
+}
+
+/* audit_check_log_layout: refuse a billing.audit_log we do not know. */
+void
+audit_check_log_layout(Relation rel)
+{
+	TupleDesc	d = RelationGetDescr(rel);
+
+	if (d->natts != Natts_audit ||
+		TupleDescAttr(d, Anum_audit_firm_id - 1)->atttypid != INT8OID ||
+		TupleDescAttr(d, Anum_audit_seq - 1)->atttypid != INT8OID ||
+		TupleDescAttr(d, Anum_audit_old_values - 1)->atttypid != JSONBOID ||
+		TupleDescAttr(d, Anum_audit_transaction_id - 1)->atttypid != XID8OID ||
+		TupleDescAttr(d, Anum_audit_statement_time - 1)->atttypid != TIMESTAMPTZOID ||
+		TupleDescAttr(d, Anum_audit_hash - 1)->atttypid != BYTEAOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table billing.audit_log does not have the columns the audit trail writes"),
+				 errhint("Reinstall the billing extension; the audit log must not be altered.")));
+}
+
+static void
+field(StringInfo buf, const char *data, int len)
+{
+	char		b[4];
+
+	b[0] = (char) ((uint32) len >> 24);
+	b[1] = (char) ((uint32) len >> 16);
+	b[2] = (char) ((uint32) len >> 8);
+	b[3] = (char) len;
+	appendBinaryStringInfo(buf, b, 4);
+	appendBinaryStringInfo(buf, data, len);
+}
+
+/*
+ * audit_hash_values: SHA-256 of one audit_log record in canonical form.
+ *
+ * Columns firm_id through prev_hash are taken in order.  A null is the four
+ * bytes FF FF FF FF; any other value is its length as four bytes big-endian
+ * followed by its bytes: integers and xid8 in decimal, timestamptz as the
+ * decimal number of microseconds since 1970-01-01 00:00 UTC, text as its
+ * characters, bytea as its bytes, jsonb as its text form.  None of these
+ * depends on a setting or on where the row is stored, so the same bytes
+ * come back after pg_dump and pg_restore; doc/audit.md shows the same in
+ * SQL.
+ */
+void
+audit_hash_values(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
+				  bool *isnull, uint8 *out)
+{
+	StringInfoData buf;
+	char		num[MAXINT8LEN + 1];
+	int			a;
+
+	initStringInfo(&buf);
+	for (a = 1; a < Anum_audit_hash; a++)
+	{
+		Datum		v = values[a - 1];
+
+		if (isnull[a - 1])
+		{
+			appendBinaryStringInfo(&buf, "\xff\xff\xff\xff", 4);
+			continue;
+		}
+		switch (a)
+		{
+			case Anum_audit_firm_id:
+			case Anum_audit_seq:
+			case Anum_audit_staff_id:
+				pg_lltoa(DatumGetInt64(v), num);
+				field(&buf, num, strlen(num));
+				break;
+			case Anum_audit_transaction_id:
+				num[pg_ulltoa_n(DatumGetUInt64(v), num)] = '\0';
+				field(&buf, num, strlen(num));
+				break;
+			case Anum_audit_statement_time:
+				pg_lltoa(DatumGetTimestampTz(v) +
+						 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+						 USECS_PER_DAY, num);
+				field(&buf, num, strlen(num));
+				break;
+			case Anum_audit_old_values:
+			case Anum_audit_new_values:
+				{
+					Jsonb	   *j = DatumGetJsonbP(v);
+					char	   *s = JsonbToCString(NULL, &j->root,
+												   VARSIZE(j));
+
+					field(&buf, s, strlen(s));
+					pfree(s);
+				}
+				break;
+			default:
+				{
+					/* text and bytea */
+					struct varlena *p = (struct varlena *) DatumGetPointer(v);
+					struct varlena *d = pg_detoast_datum_packed(p);
+
+					field(&buf, VARDATA_ANY(d), VARSIZE_ANY_EXHDR(d));
+					if (d != p)
+						pfree(d);
+				}
+				break;
+		}
+	}
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (uint8 *) buf.data, buf.len) < 0 ||
+		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	pfree(buf.data);
+}
+
+static void
+lock_firm(int64 firm)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) ((uint64) firm >> 32),
+						 (uint32) firm, AUDIT_LOCK_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
+ * The last record of a firm's chain: its seq (0 when the chain is empty)
+ * and hash.  A dirty snapshot sees every committed record whatever our own
+ * snapshot is; no writer of this firm is in progress, since we hold the
+ * firm's lock.
+ */
+static int64
+read_tail(Relation rel, Relation index, int64 firm, uint8 *hash)
+{
+	SnapshotData dirty;
+	ScanKeyData key;
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	int64		seq = 0;
+
+	InitDirtySnapshot(dirty);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(firm));
+	scan = index_beginscan(rel, index, &dirty,
+#if PG_VERSION_NUM >= 180000
+						   NULL,
+#endif
+						   1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	{
+		bytea	   *h;
+
+		slot_getallattrs(slot);
+		seq = DatumGetInt64(slot->tts_values[Anum_audit_seq - 1]);
+		h = DatumGetByteaPP(slot->tts_values[Anum_audit_hash - 1]);
+		if (VARSIZE_ANY_EXHDR(h) != PG_SHA256_DIGEST_LENGTH)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("audit record %lld of firm %lld has a malformed hash",
+							(long long) seq, (long long) firm),
+					 errhint("Run billing.verify_audit(%lld) to see what was altered.",
+							 (long long) firm)));
+		memcpy(hash, VARDATA_ANY(h), PG_SHA256_DIGEST_LENGTH);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	return seq;
+}
+
+/* Resolving names and staff members once per distinct value. */
+typedef struct FlushState
+{
+	AuditWho   *who;			/* the who the names below are for */
+	Datum		session_user_name;
+	Datum		current_role_name;
+	char	   *current_role;
+	int64		staff_firm;		/* the firm staff_id below was found for */
+	AuditWho   *staff_who;
+	bool		staff_isnull;
+	int64		staff_id;
+	SPIPlanPtr	staff_plan;
+	bool		spi_connected;
+} FlushState;
+
+static Datum
+role_name_datum(Oid role, char **name)
+{
+	char	   *n = GetUserNameFromId(role, true);
+
+	if (n == NULL)
+		n = psprintf("%u", role);
+	*name = n;
+	return CStringGetTextDatum(n);
+}
+
+static void
+resolve_who(FlushState *fs, AuditWho *who, int64 firm)
+{
+	if (fs->who != who)
+	{
+		char	   *ignored;
+
+		fs->session_user_name = role_name_datum(who->session_user, &ignored);
+		fs->current_role_name = role_name_datum(who->current_user,
+												&fs->current_role);
+		fs->who = who;
+	}
+	if (fs->staff_who == who && fs->staff_firm == firm)
+		return;
+	fs->staff_who = who;
+	fs->staff_firm = firm;
+	if (who->staff_setting != NULL)
+	{
+		fs->staff_isnull = false;
+		fs->staff_id = strtoll(who->staff_setting, NULL, 10);
+		return;
+	}
+	/* The staff member whose role_name is the current role, in the firm. */
+	fs->staff_isnull = true;
+	if (!OidIsValid(get_relname_relid("staff",
+									  get_namespace_oid("billing", false))))
+		return;
+	if (!fs->spi_connected)
+	{
+		Oid			types[2] = {INT8OID, NAMEOID};
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		fs->spi_connected = true;
+		fs->staff_plan = SPI_prepare("SELECT staff_id FROM billing.staff"
+									 " WHERE firm_id OPERATOR(pg_catalog.=) $1"
+									 " AND role_name OPERATOR(pg_catalog.=) $2",
+									 2, types);
+		if (fs->staff_plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	{
+		Datum		args[2];
+		NameData	role;
+
+		namestrcpy(&role, fs->current_role);
+		args[0] = Int64GetDatum(firm);
+		args[1] = NameGetDatum(&role);
+		if (SPI_execute_plan(fs->staff_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not look up the staff member of role %s",
+				 fs->current_role);
+		if (SPI_processed > 0)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+			{
+				fs->staff_isnull = false;
+				fs->staff_id = DatumGetInt64(d);
+			}
+		}
+	}
+}
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	*isnull = (s == NULL);
+	return s == NULL ? (Datum) 0 : CStringGetTextDatum(s);
+}
+
+static const char *
+operation_name(char op)
+{
+	switch (op)
+	{
+		case 'I':
+			return "INSERT";
+		case 'U':
+			return "UPDATE";
+		default:
+			return "DELETE";
+	}
+}
+
+static int
+record_order(const void *a, const void *b)
+{
+	const AuditRecord *x = *(AuditRecord *const *) a;
+	const AuditRecord *y = *(AuditRecord *const *) b;
+
+	if (x->firm_id != y->firm_id)
+		return x->firm_id < y->firm_id ? -1 : 1;
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* Insert the filled slots and their index entries. */
+static void
+write_batch(Relation rel, ResultRelInfo *rri, EState *estate,
+			TupleTableSlot **slots, int n, CommandId cid,
+			BulkInsertState bistate)
+{
+	int			i;
+
+	heap_multi_insert(rel, slots, n, cid, 0, bistate);
+	for (i = 0; i < n; i++)
+	{
+		List	   *r;
+
+		r = ExecInsertIndexTuples(rri, slots[i], estate, false, false,
+								  NULL, NIL
+#if PG_VERSION_NUM >= 160000
+								  ,false
+#endif
+			);
+		list_free(r);
+		ResetPerTupleExprContext(estate);
+		ExecClearTuple(slots[i]);
+	}
+}
+
+/*
+ * audit_chain_flush: seal and write the transaction's buffer.
+ *
+ * Contract: called once, just before commit or prepare; writes every
+ * buffered record into its firm's chain in billing.audit_log, holding
+ * each firm's chain lock until the transaction ends.  Does nothing when
+ * the buffer is empty.
+ */
+void
+audit_chain_flush(void)
+{
+	Relation	rel;
+	Relation	index;
+	Oid			save_user;
+	int			save_sec;
+	AuditRecord **order;
+	int64		n = audit_nrecords;
+	int64		i;
+	int64		start;
+	bool		sorted = true;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slots[AUDIT_BATCH];
+	int			nslots = 0;
+	int			nmade = 0;
+	CommandId	cid;
+	BulkInsertState bistate = NULL;
+	MemoryContext batch_cxt;
+	MemoryContext old;
+	FlushState	fs;
+	Datum		xid;
+	pg_cryptohash_ctx *ctx;
+
+	audit_chain_flushed = true;
+	if (n == 0)
+		return;
+
+	rel = table_open(audit_log_relid(), RowExclusiveLock);
+	audit_check_log_layout(rel);
+	index = index_open(RelationGetPrimaryKeyIndex(rel
+#if PG_VERSION_NUM >= 170000
+												  ,false
+#endif
+						   ), RowExclusiveLock);
+
+	/* Write as the log's owner, whatever role the transaction runs as. */
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(rel->rd_rel->relowner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PushActiveSnapshot(GetLatestSnapshot());
+
+	/* Firm order, then capture order within a firm. */
+	order = MemoryContextAllocHuge(CurrentMemoryContext,
+								   n * sizeof(AuditRecord *));
+	for (i = 0; i < n; i++)
+	{
+		order[i] = &audit_records[i];
+		if (i > 0 && audit_records[i].firm_id < audit_records[i - 1].firm_id)
+			sorted = false;
+	}
+	if (!sorted)
+		qsort(order, n, sizeof(AuditRecord *), record_order);
+
+	estate = CreateExecutorState();
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	cid = GetCurrentCommandId(true);
+	if (n > AUDIT_BATCH)
+		bistate = GetBulkInsertState();
+	batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
+									  "billing audit batch",
+									  ALLOCSET_DEFAULT_SIZES);
+	memset(&fs, 0, sizeof(fs));
+	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	ctx = audit_transaction_hasher();
+
+	for (start = 0; start < n;)
+	{
+		int64		firm = order[start]->firm_id;
+		int64		seq;
+		uint8		prev[PG_SHA256_DIGEST_LENGTH];
+		bool		has_prev;
+
+		lock_firm(firm);
+		seq = read_tail(rel, index, firm, prev);
+		has_prev = (seq > 0);
+
+		for (i = start; i < n && order[i]->firm_id == firm; i++)
+		{
+			AuditRecord *r = order[i];
+			TupleTableSlot *slot;
+			Datum	   *v;
+			bool	   *nul;
+			bytea	   *h;
+
+			resolve_who(&fs, r->who, firm);
+			if (nslots == nmade)
+				slots[nmade++] = table_slot_create(rel, NULL);
+			slot = slots[nslots];
+			ExecClearTuple(slot);
+			v = slot->tts_values;
+			nul = slot->tts_isnull;
+			memset(nul, 0, Natts_audit * sizeof(bool));
+
+			old = MemoryContextSwitchTo(batch_cxt);
+			v[Anum_audit_firm_id - 1] = Int64GetDatum(firm);
+			v[Anum_audit_seq - 1] = Int64GetDatum(++seq);
+			v[Anum_audit_table_name - 1] = CStringGetTextDatum(r->table_name);
+			v[Anum_audit_operation - 1] =
+				CStringGetTextDatum(operation_name(r->operation));
+			v[Anum_audit_row_key - 1] =
+				text_or_null(r->row_key, &nul[Anum_audit_row_key - 1]);
+			if (r->has_digest)
+			{
+				bytea	   *d = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+				SET_VARSIZE(d, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+				memcpy(VARDATA(d), r->row_digest, PG_SHA256_DIGEST_LENGTH);
+				v[Anum_audit_row_digest - 1] = PointerGetDatum(d);
+			}
+			else
+				nul[Anum_audit_row_digest - 1] = true;
+			v[Anum_audit_old_values - 1] = PointerGetDatum(r->old_values);
+			nul[Anum_audit_old_values - 1] = (r->old_values == NULL);
+			v[Anum_audit_new_values - 1] = PointerGetDatum(r->new_values);
+			nul[Anum_audit_new_values - 1] = (r->new_values == NULL);
+			v[Anum_audit_transaction_id - 1] = xid;
+			v[Anum_audit_statement_time - 1] =
+				TimestampTzGetDatum(r->who->statement_time);
+			v[Anum_audit_session_user_name - 1] = fs.session_user_name;
+			v[Anum_audit_current_role_name - 1] = fs.current_role_name;
+			v[Anum_audit_staff_id - 1] = Int64GetDatum(fs.staff_id);
+			nul[Anum_audit_staff_id - 1] = fs.staff_isnull;
+			v[Anum_audit_application_name - 1] =
+				text_or_null(r->who->application_name,
+							 &nul[Anum_audit_application_name - 1]);
+			v[Anum_audit_reason_code - 1] =
+				text_or_null(r->who->reason_code,
+							 &nul[Anum_audit_reason_code - 1]);
+			v[Anum_audit_reason - 1] =
+				text_or_null(r->who->reason, &nul[Anum_audit_reason - 1]);
+			if (has_prev)
+			{
+				bytea	   *p = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+				SET_VARSIZE(p, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+				memcpy(VARDATA(p), prev, PG_SHA256_DIGEST_LENGTH);
+				v[Anum_audit_prev_hash - 1] = PointerGetDatum(p);
+			}
+			else
+				nul[Anum_audit_prev_hash - 1] = true;
+
+			h = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+			SET_VARSIZE(h, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+			audit_hash_values(ctx, RelationGetDescr(rel), v, nul,
+							  (uint8 *) VARDATA(h));
+			v[Anum_audit_hash - 1] = PointerGetDatum(h);
+			memcpy(prev, VARDATA(h), PG_SHA256_DIGEST_LENGTH);
+			has_prev = true;
+			MemoryContextSwitchTo(old);
+
+			ExecStoreVirtualTuple(slot);
+			if (++nslots == AUDIT_BATCH)
+			{
+				write_batch(rel, rri, estate, slots, nslots, cid, bistate);
+				nslots = 0;
+				MemoryContextReset(batch_cxt);
+			}
+		}
+		start = i;
+	}
+	if (nslots > 0)
+		write_batch(rel, rri, estate, slots, nslots, cid, bistate);
+
+	for (i = 0; i < nmade; i++)
+		ExecDropSingleTupleTableSlot(slots[i]);
+	if (bistate != NULL)
+		FreeBulkInsertState(bistate);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	MemoryContextDelete(batch_cxt);
+	if (fs.spi_connected)
+		SPI_finish();
+	PopActiveSnapshot();
+	SetUserIdAndSecContext(save_user, save_sec);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	pfree(order);
+}
+
+PG_FUNCTION_INFO_V1(billing_audit_log_guard);
+
+/*
+ * billing_audit_log_guard: refuses every write to billing.audit_log.
+ *
+ * Contract: fired BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE FOR EACH
+ * STATEMENT on billing.audit_log, for every role including the owner;
+ * always raises ZB301.  The audit trail's writer inserts at heap level and
+ * never fires it.  Attached by src/sql/80-audit.sql:
+ *
+ *		CREATE TRIGGER audit_log_append_only
+ *			BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON billing.audit_log
+ *			FOR EACH STATEMENT EXECUTE FUNCTION billing.audit_log_guard();
+ */
+Datum
+billing_audit_log_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td;
+	const char *what;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function billing.audit_log_guard was not called by the trigger manager")));
+	td = (TriggerData *) fcinfo->context;
+	if (!TRIGGER_FIRED_BEFORE(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger %s must be fired BEFORE the statement",
+						td->tg_trigger->tgname)));
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		what = "INSERT into";
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		what = "UPDATE of";
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		what = "DELETE from";
+	else
+		what = "TRUNCATE of";
+	ereport(ERROR,
+			(errcode(ERRCODE_BILLING_AUDIT_APPEND_ONLY),
+			 errmsg("%s billing.%s is not allowed: the audit log is append-only",
+					what, RelationGetRelationName(td->tg_relation)),
+			 errdetail("Only the audit trail writes the audit log, when a transaction that changed audited data commits."),
+			 errhint("Correct data with a new change; the log records it.")));
+	PG_RETURN_NULL();
+}
+
+static void
+audit_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			audit_chain_flush();
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			audit_capture_discard();
+			audit_chain_flushed = false;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+audit_subxact_callback(SubXactEvent event, SubTransactionId subid,
+					   SubTransactionId parent, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		audit_capture_abort_subxact(subid);
+}
+
+/*
+ * billing_audit_init: registers the audit trail's transaction callbacks.
+ *
+ * Contract: called once per backend, from _PG_init.
+ */
+void
+billing_audit_init(void)
+{
+	RegisterXactCallback(audit_xact_callback, NULL);
+	RegisterSubXactCallback(audit_subxact_callback, NULL);
+}

@@ -1,0 +1,232 @@
+-- 80-audit.sql: the append-only, tamper-evident audit trail.
+--
+-- A C row trigger (billing.audit_trigger) records every INSERT, UPDATE and
+-- DELETE on a firm table into a buffer kept for the transaction; just before
+-- the transaction commits or prepares, the buffer is written to
+-- billing.audit_log as the log's owner, each record sealed with a SHA-256
+-- hash that covers the record and the hash of the record before it in the
+-- firm's chain.  Nothing reaches the log when the transaction rolls back.
+-- doc/audit.md is the reference and the threat model.
+
+CREATE TABLE billing.audit_log (
+    firm_id             bigint NOT NULL,
+    seq                 bigint NOT NULL CHECK (seq > 0),
+    table_name          text NOT NULL,
+    operation           text NOT NULL
+                        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
+    row_key             text,
+    row_digest          bytea,
+    old_values          jsonb,
+    new_values          jsonb,
+    transaction_id      xid8 NOT NULL,
+    statement_time      timestamptz NOT NULL,
+    session_user_name   text NOT NULL,
+    current_role_name   text NOT NULL,
+    staff_id            bigint,
+    application_name    text,
+    reason_code         text,
+    reason              text,
+    prev_hash           bytea,
+    hash                bytea NOT NULL,
+    PRIMARY KEY (firm_id, seq)
+);
+
+COMMENT ON TABLE billing.audit_log IS
+    'Every change to a firm''s billing data, append-only, one hash chain per firm: each record''s hash covers the record and the previous record''s hash. Check it with billing.verify_audit.';
+COMMENT ON COLUMN billing.audit_log.firm_id IS 'The firm whose data changed; each firm has its own chain.';
+COMMENT ON COLUMN billing.audit_log.seq IS 'Position in the firm''s chain: 1, 2, 3, ... without gaps, so a removed record shows as a gap.';
+COMMENT ON COLUMN billing.audit_log.table_name IS 'The changed table, schema-qualified (billing.wip_entry).';
+COMMENT ON COLUMN billing.audit_log.operation IS 'INSERT, UPDATE or DELETE.';
+COMMENT ON COLUMN billing.audit_log.row_key IS 'The changed row''s primary key as a row literal, for example (1,42) for firm 1, id 42; null when the table has no primary key.';
+COMMENT ON COLUMN billing.audit_log.row_digest IS 'SHA-256 of the row as written by an INSERT or UPDATE (see billing.audit_row_digest); null for a DELETE.';
+COMMENT ON COLUMN billing.audit_log.old_values IS 'UPDATE: the changed columns before the change; DELETE: the whole row; values in their text form.';
+COMMENT ON COLUMN billing.audit_log.new_values IS 'UPDATE: the changed columns after the change; values in their text form. Null for INSERT and DELETE.';
+COMMENT ON COLUMN billing.audit_log.transaction_id IS 'The transaction that made the change (compare with pg_current_xact_id()).';
+COMMENT ON COLUMN billing.audit_log.statement_time IS 'When the statement that made the change started.';
+COMMENT ON COLUMN billing.audit_log.session_user_name IS 'The role that logged in.';
+COMMENT ON COLUMN billing.audit_log.current_role_name IS 'The role in effect when the change was made (after SET ROLE or inside a SECURITY DEFINER function).';
+COMMENT ON COLUMN billing.audit_log.staff_id IS 'The staff member the application acted for: billing.staff_id if set, else the staff member whose role_name is the current role; null if neither.';
+COMMENT ON COLUMN billing.audit_log.application_name IS 'The application_name of the session.';
+COMMENT ON COLUMN billing.audit_log.reason_code IS 'The billing.reason_code setting in effect, if any.';
+COMMENT ON COLUMN billing.audit_log.reason IS 'The billing.reason setting in effect, if any: why the change was made.';
+COMMENT ON COLUMN billing.audit_log.prev_hash IS 'The hash of the previous record of the firm''s chain; null for the first record.';
+COMMENT ON COLUMN billing.audit_log.hash IS 'SHA-256 over this record''s columns (canonical form in doc/audit.md) and prev_hash.';
+
+SELECT pg_catalog.pg_extension_config_dump('billing.audit_log', '');
+
+-- Nobody writes the log but the audit trail's own writer, which inserts at
+-- heap level and so does not fire these triggers.  Statement-level triggers
+-- fire for every statement, even one that touches no row, and for COPY.
+CREATE FUNCTION billing.audit_log_guard()
+    RETURNS trigger
+    LANGUAGE c
+    VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'billing_audit_log_guard';
+COMMENT ON FUNCTION billing.audit_log_guard() IS
+    'Trigger that refuses every INSERT, UPDATE, DELETE and TRUNCATE on billing.audit_log (SQLSTATE ZB301), for its owner too.';
+
+CREATE TRIGGER audit_log_append_only
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON billing.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION billing.audit_log_guard();
+
+REVOKE ALL ON TABLE billing.audit_log FROM PUBLIC;
+
+CREATE FUNCTION billing.audit_trigger()
+    RETURNS trigger
+    LANGUAGE c
+    VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'billing_audit_trigger';
+COMMENT ON FUNCTION billing.audit_trigger() IS
+    'AFTER INSERT OR UPDATE OR DELETE row trigger that records each change in billing.audit_log at commit; attach it with billing.audit_table.';
+
+CREATE FUNCTION billing.audit_table(table_name regclass)
+    RETURNS boolean
+    LANGUAGE plpgsql
+    VOLATILE STRICT PARALLEL UNSAFE
+    AS $$
+DECLARE
+    rel record;
+BEGIN
+    SELECT c.relkind, c.relispartition, n.nspname, c.relname
+      INTO rel
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) table_name;
+    IF rel.nspname OPERATOR(pg_catalog.=) 'billing'
+       AND rel.relname OPERATOR(pg_catalog.=) 'audit_log' THEN
+        RAISE EXCEPTION 'table billing.audit_log cannot be put under audit'
+            USING ERRCODE = 'ZB302',
+                  DETAIL = 'The audit log is sealed by its own hash chain.';
+    END IF;
+    IF rel.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'relation % is not a table', table_name
+            USING ERRCODE = '42809';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid OPERATOR(pg_catalog.=) table_name
+                      AND a.attname OPERATOR(pg_catalog.=) 'firm_id'
+                      AND a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.int8'::pg_catalog.regtype
+                      AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'table % has no firm_id column and cannot be audited', table_name
+            USING ERRCODE = 'ZB302',
+                  DETAIL = 'The audit trail keeps one chain per firm and takes the firm from the row''s firm_id.',
+                  HINT = 'Add a column firm_id bigint NOT NULL to the table, or audit it another way.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                WHERE t.tgrelid OPERATOR(pg_catalog.=) table_name
+                  AND t.tgfoid OPERATOR(pg_catalog.=) 'billing.audit_trigger()'::pg_catalog.regprocedure) THEN
+        RETURN false;
+    END IF;
+    EXECUTE pg_catalog.format(
+        'CREATE TRIGGER billing_audit AFTER INSERT OR UPDATE OR DELETE ON %I.%I'
+        ' FOR EACH ROW EXECUTE FUNCTION billing.audit_trigger()',
+        rel.nspname, rel.relname);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION billing.audit_table(regclass) IS
+    'Puts a table with a firm_id column under the audit trail; returns false if it already was. ZB302 for a table without firm_id.';
+
+CREATE FUNCTION billing.audit_row_digest(row_value record)
+    RETURNS bytea
+    LANGUAGE c
+    STABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'billing_audit_row_digest';
+COMMENT ON FUNCTION billing.audit_row_digest(record) IS
+    'SHA-256 of a row in the form the audit trail seals it (audit_log.row_digest): compare it with the last INSERT or UPDATE record of the row to find changes made behind the trigger''s back.';
+
+CREATE FUNCTION billing.verify_audit(
+        firm_id bigint,
+        anchor_seq bigint DEFAULT NULL,
+        anchor_hash bytea DEFAULT NULL,
+        OUT valid boolean,
+        OUT records_checked bigint,
+        OUT failed_seq bigint,
+        OUT problem text,
+        OUT last_seq bigint,
+        OUT last_hash bytea)
+    RETURNS record
+    LANGUAGE c
+    STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'billing_verify_audit';
+COMMENT ON FUNCTION billing.verify_audit(bigint, bigint, bytea) IS
+    'Walks a firm''s audit chain from the first record and reports the first one that does not verify, and why (edited or forged, missing, out of order); with an anchor from billing.audit_anchor it also detects a rewritten or truncated chain.';
+
+CREATE FUNCTION billing.audit_anchor(
+        firm_id bigint,
+        OUT seq bigint,
+        OUT hash bytea)
+    RETURNS record
+    LANGUAGE c
+    VOLATILE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'billing_audit_anchor';
+COMMENT ON FUNCTION billing.audit_anchor(bigint) IS
+    'The latest record of a firm''s audit chain (seq 0 and a null hash when it is empty): keep it outside the database and pass it to billing.verify_audit later.';
+
+CREATE FUNCTION billing.history(table_name regclass, row_key text)
+    RETURNS SETOF billing.audit_log
+    LANGUAGE sql
+    STABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT l.*
+      FROM billing.audit_log l
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) $1
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE l.table_name OPERATOR(pg_catalog.=)
+           (pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
+            OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname))
+       AND l.row_key OPERATOR(pg_catalog.=) $2
+     ORDER BY l.firm_id, l.seq
+$$;
+COMMENT ON FUNCTION billing.history(regclass, text) IS
+    'Every recorded change to one row, oldest first; the key is the primary key as a row literal, for example ''(1,42)''.';
+
+CREATE FUNCTION billing.history(table_name regclass, firm_id bigint, id bigint)
+    RETURNS SETOF billing.audit_log
+    LANGUAGE sql
+    STABLE STRICT PARALLEL SAFE
+    AS $$
+    SELECT * FROM billing.history($1,
+        pg_catalog.concat('(', $2, ',', $3, ')'))
+$$;
+COMMENT ON FUNCTION billing.history(regclass, bigint, bigint) IS
+    'Every recorded change to the row of a firm table whose primary key is (firm_id, id), oldest first.';
+
+CREATE FUNCTION billing.terms_changes(
+        period_from timestamptz,
+        period_to timestamptz,
+        only_firm_id bigint DEFAULT NULL)
+    RETURNS TABLE (
+        firm_id bigint,
+        seq bigint,
+        changed_at timestamptz,
+        table_name text,
+        operation text,
+        row_key text,
+        old_values jsonb,
+        new_values jsonb,
+        staff_id bigint,
+        staff_name text,
+        current_role_name text,
+        reason_code text,
+        reason text)
+    LANGUAGE sql
+    STABLE PARALLEL SAFE
+    AS $$
+    SELECT l.firm_id, l.seq, l.statement_time, l.table_name, l.operation,
+           l.row_key, l.old_values, l.new_values, l.staff_id, s.full_name,
+           l.current_role_name, l.reason_code, l.reason
+      FROM billing.audit_log l
+      LEFT JOIN billing.staff s
+             ON s.firm_id OPERATOR(pg_catalog.=) l.firm_id
+            AND s.staff_id OPERATOR(pg_catalog.=) l.staff_id
+     WHERE l.table_name OPERATOR(pg_catalog.=) ANY (ARRAY['billing.rate',
+               'billing.rate_card', 'billing.adjustment',
+               'billing.engagement_version'])
+       AND l.statement_time OPERATOR(pg_catalog.>=) $1
+       AND l.statement_time OPERATOR(pg_catalog.<) $2
+       AND ($3 IS NULL OR (l.firm_id OPERATOR(pg_catalog.=) $3))
+     ORDER BY l.firm_id, l.seq
+$$;
+COMMENT ON FUNCTION billing.terms_changes(timestamptz, timestamptz, bigint) IS
+    'Every change to rates, rate cards, adjustments (write-ups, write-downs, discounts) and engagement terms in [period_from, period_to), with who made it and why.';
