@@ -310,7 +310,8 @@ audited_table(Relation rel)
 		ereport(ERROR,
 				(errcode(ERRCODE_BILLING_AUDIT_NO_FIRM),
 				 errmsg("table %s has no firm_id column and cannot be audited",
-						RelationGetRelationName(rel)),
+						quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   RelationGetRelationName(rel))),
 				 errdetail("The audit trail keeps one chain per firm and takes the firm from the row's firm_id bigint column."),
 				 errhint("Drop the trigger %s, or add a column firm_id bigint NOT NULL to the table.",
 						 "billing_audit")));
@@ -606,7 +607,7 @@ billing_audit_trigger(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_BILLING_AUDIT_NO_FIRM),
 					 errmsg("row of table %s has no firm_id and cannot be audited",
-							RelationGetRelationName(rel)),
+							t->table_name),
 					 errhint("Give every row of an audited table a firm_id.")));
 		firm = DatumGetInt64(cur->tts_values[t->firm_attnum - 1]);
 	}

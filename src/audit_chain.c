@@ -29,7 +29,8 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
-#include "executor/spi.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -192,30 +193,100 @@ lock_firm(int64 firm)
 }
 
 /*
+ * The chain tails this backend wrote and saw commit, per firm, so that the
+ * next transaction of the same firm finds its tail with a short forward
+ * probe instead of reading the index backwards.  The cache is only a hint:
+ * the probe still finds every record written since by anyone.  It belongs
+ * to one audit_log (relation and file), and is dropped if that changes.
+ */
+typedef struct ChainTail
+{
+	int64		firm_id;		/* hash key */
+	int64		seq;
+	uint8		hash[PG_SHA256_DIGEST_LENGTH];
+} ChainTail;
+
+static HTAB *known_tails = NULL;
+static Oid	known_tails_rel = InvalidOid;
+static Oid	known_tails_file = InvalidOid;
+
+/* Tails written by the transaction now committing, kept at commit. */
+static ChainTail *pending_tails = NULL;
+static int	npending_tails = 0;
+
+static ChainTail *
+known_tail(Relation rel, int64 firm)
+{
+	if (known_tails == NULL ||
+		known_tails_rel != RelationGetRelid(rel) ||
+		known_tails_file != rel->rd_rel->relfilenode)
+	{
+		HASHCTL		ctl;
+
+		if (known_tails != NULL)
+			hash_destroy(known_tails);
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(ChainTail);
+		ctl.hcxt = TopMemoryContext;
+		known_tails = hash_create("billing audit chain tails", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		known_tails_rel = RelationGetRelid(rel);
+		known_tails_file = rel->rd_rel->relfilenode;
+	}
+	return hash_search(known_tails, &firm, HASH_FIND, NULL);
+}
+
+static void
+keep_pending_tails(void)
+{
+	int			i;
+
+	for (i = 0; i < npending_tails && known_tails != NULL; i++)
+	{
+		ChainTail  *t = hash_search(known_tails, &pending_tails[i].firm_id,
+									HASH_ENTER, NULL);
+
+		t->seq = pending_tails[i].seq;
+		memcpy(t->hash, pending_tails[i].hash, PG_SHA256_DIGEST_LENGTH);
+	}
+	pending_tails = NULL;
+	npending_tails = 0;
+}
+
+/*
  * The last record of a firm's chain: its seq (0 when the chain is empty)
  * and hash.  A dirty snapshot sees every committed record whatever our own
  * snapshot is; no writer of this firm is in progress, since we hold the
- * firm's lock.
+ * firm's lock.  With a known tail, only records after it are read.
  */
 static int64
 read_tail(Relation rel, Relation index, int64 firm, uint8 *hash)
 {
 	SnapshotData dirty;
-	ScanKeyData key;
+	ScanKeyData key[2];
 	IndexScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ChainTail  *known = known_tail(rel, firm);
+	ScanDirection dir = known ? ForwardScanDirection : BackwardScanDirection;
 	int64		seq = 0;
 
+	if (known)
+	{
+		seq = known->seq;
+		memcpy(hash, known->hash, PG_SHA256_DIGEST_LENGTH);
+	}
 	InitDirtySnapshot(dirty);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(firm));
+	ScanKeyInit(&key[1], 2, BTGreaterStrategyNumber, F_INT8GT,
+				Int64GetDatum(seq));
 	scan = index_beginscan(rel, index, &dirty,
 #if PG_VERSION_NUM >= 180000
 						   NULL,
 #endif
-						   1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+						   known ? 2 : 1, 0);
+	index_rescan(scan, key, known ? 2 : 1, NULL, 0);
+	while (index_getnext_slot(scan, dir, slot))
 	{
 		bytea	   *h;
 
@@ -230,6 +301,8 @@ read_tail(Relation rel, Relation index, int64 firm, uint8 *hash)
 					 errhint("Run billing.verify_audit(%lld) to see what was altered.",
 							 (long long) firm)));
 		memcpy(hash, VARDATA_ANY(h), PG_SHA256_DIGEST_LENGTH);
+		if (dir == BackwardScanDirection)
+			break;
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -247,8 +320,10 @@ typedef struct FlushState
 	AuditWho   *staff_who;
 	bool		staff_isnull;
 	int64		staff_id;
-	SPIPlanPtr	staff_plan;
-	bool		spi_connected;
+	bool		staff_index_looked_up;
+	Relation	staff;			/* billing.staff, when it can be searched */
+	Relation	staff_index;	/* its unique index on (firm_id, role_name) */
+	AttrNumber	staff_id_attnum;
 } FlushState;
 
 static Datum
@@ -260,6 +335,64 @@ role_name_datum(Oid role, char **name)
 		n = psprintf("%u", role);
 	*name = n;
 	return CStringGetTextDatum(n);
+}
+
+/*
+ * Open billing.staff and its index on (firm_id, role_name), if both exist;
+ * the lookup then costs one index probe instead of a planned query.
+ */
+static void
+open_staff_index(FlushState *fs)
+{
+	Oid			nsp = get_namespace_oid("billing", false);
+	Oid			relid = get_relname_relid("staff", nsp);
+	AttrNumber	firm_att;
+	AttrNumber	role_att;
+	List	   *indexes;
+	ListCell   *lc;
+
+	fs->staff_index_looked_up = true;
+	if (!OidIsValid(relid))
+		return;
+	firm_att = get_attnum(relid, "firm_id");
+	role_att = get_attnum(relid, "role_name");
+	fs->staff_id_attnum = get_attnum(relid, "staff_id");
+	if (firm_att == InvalidAttrNumber || role_att == InvalidAttrNumber ||
+		fs->staff_id_attnum == InvalidAttrNumber ||
+		get_atttype(relid, role_att) != NAMEOID)
+		return;
+	fs->staff = table_open(relid, AccessShareLock);
+	indexes = RelationGetIndexList(fs->staff);
+	foreach(lc, indexes)
+	{
+		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = ind->rd_index;
+
+		if (form->indnkeyatts == 2 && form->indisvalid &&
+			ind->rd_rel->relam == BTREE_AM_OID &&
+			form->indkey.values[0] == firm_att &&
+			form->indkey.values[1] == role_att)
+		{
+			fs->staff_index = ind;
+			break;
+		}
+		index_close(ind, AccessShareLock);
+	}
+	list_free(indexes);
+	if (fs->staff_index == NULL)
+	{
+		table_close(fs->staff, AccessShareLock);
+		fs->staff = NULL;
+	}
+}
+
+static void
+close_staff_index(FlushState *fs)
+{
+	if (fs->staff_index != NULL)
+		index_close(fs->staff_index, AccessShareLock);
+	if (fs->staff != NULL)
+		table_close(fs->staff, AccessShareLock);
 }
 
 static void
@@ -284,41 +417,34 @@ resolve_who(FlushState *fs, AuditWho *who, int64 firm)
 		fs->staff_id = strtoll(who->staff_setting, NULL, 10);
 		return;
 	}
+
 	/* The staff member whose role_name is the current role, in the firm. */
 	fs->staff_isnull = true;
-	if (!OidIsValid(get_relname_relid("staff",
-									  get_namespace_oid("billing", false))))
-		return;
-	if (!fs->spi_connected)
+	if (!fs->staff_index_looked_up)
+		open_staff_index(fs);
+	if (fs->staff_index != NULL)
 	{
-		Oid			types[2] = {INT8OID, NAMEOID};
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		fs->spi_connected = true;
-		fs->staff_plan = SPI_prepare("SELECT staff_id FROM billing.staff"
-									 " WHERE firm_id OPERATOR(pg_catalog.=) $1"
-									 " AND role_name OPERATOR(pg_catalog.=) $2",
-									 2, types);
-		if (fs->staff_plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-	}
-	{
-		Datum		args[2];
+		ScanKeyData keys[2];
 		NameData	role;
+		IndexScanDesc scan;
+		TupleTableSlot *slot = table_slot_create(fs->staff, NULL);
 
 		namestrcpy(&role, fs->current_role);
-		args[0] = Int64GetDatum(firm);
-		args[1] = NameGetDatum(&role);
-		if (SPI_execute_plan(fs->staff_plan, args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not look up the staff member of role %s",
-				 fs->current_role);
-		if (SPI_processed > 0)
+		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum(firm));
+		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_NAMEEQ,
+					NameGetDatum(&role));
+		scan = index_beginscan(fs->staff, fs->staff_index,
+							   GetActiveSnapshot(),
+#if PG_VERSION_NUM >= 180000
+							   NULL,
+#endif
+							   2, 0);
+		index_rescan(scan, keys, 2, NULL, 0);
+		if (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
 			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
-										  SPI_tuptable->tupdesc, 1, &isnull);
+			Datum		d = slot_getattr(slot, fs->staff_id_attnum, &isnull);
 
 			if (!isnull)
 			{
@@ -326,6 +452,8 @@ resolve_who(FlushState *fs, AuditWho *who, int64 firm)
 				fs->staff_id = DatumGetInt64(d);
 			}
 		}
+		index_endscan(scan);
+		ExecDropSingleTupleTableSlot(slot);
 	}
 }
 
@@ -455,8 +583,12 @@ audit_chain_flush(void)
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
 	cid = GetCurrentCommandId(true);
-	if (n > AUDIT_BATCH)
-		bistate = GetBulkInsertState();
+	/*
+	 * No BulkInsertState: its small ring of buffers makes this backend write
+	 * out (and flush WAL for) the log's pages itself as the ring wraps, which
+	 * costs more than the insert; the pages go to shared buffers like the
+	 * audited rows themselves.
+	 */
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 									  "billing audit batch",
 									  ALLOCSET_DEFAULT_SIZES);
@@ -557,6 +689,22 @@ audit_chain_flush(void)
 				MemoryContextReset(batch_cxt);
 			}
 		}
+		/* remember this firm's new tail, to keep if the commit succeeds */
+		{
+			ChainTail  *t;
+
+			old = MemoryContextSwitchTo(TopTransactionContext);
+			if (pending_tails == NULL)
+				pending_tails = palloc(sizeof(ChainTail) * 8);
+			else if (npending_tails % 8 == 0)
+				pending_tails = repalloc(pending_tails, sizeof(ChainTail) *
+										 (npending_tails + 8));
+			MemoryContextSwitchTo(old);
+			t = &pending_tails[npending_tails++];
+			t->firm_id = firm;
+			t->seq = seq;
+			memcpy(t->hash, prev, PG_SHA256_DIGEST_LENGTH);
+		}
 		start = i;
 	}
 	if (nslots > 0)
@@ -569,8 +717,7 @@ audit_chain_flush(void)
 	ExecCloseIndices(rri);
 	FreeExecutorState(estate);
 	MemoryContextDelete(batch_cxt);
-	if (fs.spi_connected)
-		SPI_finish();
+	close_staff_index(&fs);
 	PopActiveSnapshot();
 	SetUserIdAndSecContext(save_user, save_sec);
 	index_close(index, NoLock);
@@ -635,10 +782,16 @@ audit_xact_callback(XactEvent event, void *arg)
 			audit_chain_flush();
 			break;
 		case XACT_EVENT_COMMIT:
+			keep_pending_tails();
+			audit_capture_discard();
+			audit_chain_flushed = false;
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			pending_tails = NULL;
+			npending_tails = 0;
 			audit_capture_discard();
 			audit_chain_flushed = false;
 			break;

@@ -174,6 +174,8 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 			if (seq < expected)
 				problem = psprintf("record %lld appears again after record %lld: the chain is out of order",
 								   (long long) seq, (long long) (expected - 1));
+			else if (expected == 1 && seq == 2)
+				problem = psprintf("record 1 is missing: the chain does not start at its first record");
 			else if (expected == 1)
 				problem = psprintf("records 1 to %lld are missing: the chain does not start at its first record",
 								   (long long) (seq - 1));
@@ -235,8 +237,12 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 	if (problem == NULL && has_anchor && anchor_seq >= expected)
 	{
 		failed = expected;
-		problem = psprintf("the chain ends at record %lld but the anchor names record %lld: records were removed from its end",
-						   (long long) (expected - 1), (long long) anchor_seq);
+		if (expected == 1)
+			problem = psprintf("the chain is empty but the anchor names record %lld: its records were removed",
+							   (long long) anchor_seq);
+		else
+			problem = psprintf("the chain ends at record %lld but the anchor names record %lld: records were removed from its end",
+							   (long long) (expected - 1), (long long) anchor_seq);
 	}
 	else if (problem != NULL)
 		problem = pstrdup(problem);

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# bench/audit.sh: what the audit trail costs, side by side in one run.
+#
+#   1. single-row INSERTs of WIP entries (pgbench, prepared, 1 and 2
+#      clients of one firm): bare table, billing.audit_trigger, and the
+#      PL/pgSQL trail of bench/audit_plpgsql.sql;
+#   2. one 200,000-row INSERT ... SELECT, bare and with billing's trail;
+#      the PL/pgSQL trail rewrites its head row once per record, which is
+#      quadratic in a transaction, so it is measured on 20,000 rows against
+#      a bare insert of the same 20,000 rows;
+#   3. billing.verify_audit over a chain of 1,000,000 records against a
+#      plain SELECT of sha256() over the same canonical bytes.
+#
+# Run by bench/run, which provides PGHOST, PGPORT, PGUSER and BENCH_DB.
+# Each line: what, the measured ratio, the target, then the measurements.
+set -eu
+cd "$(dirname "$0")/.."
+db=${BENCH_DB:-bench_audit}
+secs=${AUDIT_BENCH_SECONDS:-5}
+parts=${AUDIT_BENCH_PARTS:-single bulk verify}
+want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+bulk=200000
+pl_bulk=20000
+verify_rows=1000000
+
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+q() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+
+q >/dev/null <<'SQL'
+CREATE EXTENSION billing CASCADE;
+CREATE TABLE wip_bare (
+    firm_id      bigint NOT NULL,
+    wip_entry_id bigserial,
+    staff_id     bigint NOT NULL,
+    work_date    date NOT NULL,
+    hours        numeric(8,2) NOT NULL,
+    rate         numeric(12,2) NOT NULL,
+    narrative    text,
+    state        text NOT NULL DEFAULT 'draft',
+    PRIMARY KEY (firm_id, wip_entry_id)
+);
+CREATE TABLE wip_c (LIKE wip_bare INCLUDING ALL);
+CREATE TABLE wip_pl (LIKE wip_bare INCLUDING ALL);
+SELECT billing.audit_table('wip_c');
+SQL
+q -f bench/audit_plpgsql.sql >/dev/null
+q -c "CREATE TRIGGER plpgsql_audit AFTER INSERT OR UPDATE OR DELETE ON wip_pl
+      FOR EACH ROW EXECUTE FUNCTION plpgsql_audit_trigger()" >/dev/null
+
+# ms SQL: run SQL as one statement (its own transaction, commit included)
+# and print its duration in milliseconds.
+ms() {
+	q -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v r="$1" -v t="$2" -v dir="$3" 'BEGIN {
+	ok = (dir == "min") ? (r >= t) : (r <= t); print ok ? "met" : "NOT met" }'; }
+
+insert_select() {
+	echo "INSERT INTO $1 (firm_id, staff_id, work_date, hours, rate, narrative)
+	      SELECT $2, g % 50, date '2026-01-01' + g % 300, 1.25, 120,
+	             'prepared workpapers ' || g FROM generate_series(1, $3) g"
+}
+
+# --- 1. single-row inserts
+tps() {
+	local table=$1 clients=$2 script
+	script=$(mktemp)
+	cat >"$script" <<EOF
+\\set s random(1, 50)
+INSERT INTO $table (firm_id, staff_id, work_date, hours, rate, narrative)
+VALUES (1, :s, '2026-03-02', 1.25, 120, 'prepared workpapers');
+EOF
+	pgbench -n -M prepared -c "$clients" -j "$clients" -T "$secs" -f "$script" "$db" 2>/dev/null |
+		sed -n 's/^tps = \([0-9]*\).*/\1/p'
+	rm -f "$script"
+}
+# Warm up both tables once, then alternate bare and billing three times and
+# take the medians: the machine is shared, and one run is not a measure.
+for clients in 1 2; do
+	want single || break
+	q -c CHECKPOINT
+	tps wip_bare $clients >/dev/null
+	tps wip_c $clients >/dev/null
+	b=() c=()
+	for i in 1 2 3; do
+		b+=("$(tps wip_bare $clients)")
+		c+=("$(tps wip_c $clients)")
+	done
+	pl=$(tps wip_pl $clients)
+	mb=$(median3 "${b[@]}")
+	mc=$(median3 "${c[@]}")
+	r=$(ratio "$mc" "$mb")
+	echo "single-row INSERT, $clients client(s): billing trail / bare = ${r}x the throughput (target >= 0.75x, $(verdict "$r" 0.75 min)); medians bare $mb tps, billing $mc tps (runs: bare ${b[*]}; billing ${c[*]}); PL/pgSQL chain $pl tps ($(ratio "$pl" "$mb")x)"
+done
+
+# --- 2. bulk insert
+if want bulk; then
+b=() c=()
+for i in 1 2 3; do
+	q -c CHECKPOINT
+	b+=("$(ms "$(insert_select wip_bare 2 $bulk)")")
+	q -c CHECKPOINT
+	c+=("$(ms "$(insert_select wip_c 2 $bulk)")")
+done
+mb=$(median3 "${b[@]}")
+mc=$(median3 "${c[@]}")
+r=$(ratio "$mc" "$mb")
+echo "200,000-row INSERT ... SELECT: billing trail / bare = ${r}x the time (target <= 2.5x, $(verdict "$r" 2.5 max)); bare ${mb} ms, billing ${mc} ms (medians of 3: bare ${b[*]}; billing ${c[*]})"
+
+q -c CHECKPOINT
+pb=$(ms "$(insert_select wip_bare 3 $pl_bulk)")
+pc=$(ms "$(insert_select wip_c 3 $pl_bulk)")
+pp=$(ms "$(insert_select wip_pl 3 $pl_bulk)")
+echo "20,000-row INSERT ... SELECT: PL/pgSQL chain / bare = $(ratio "$pp" "$pb")x the time, billing trail / bare = $(ratio "$pc" "$pb")x; bare ${pb} ms, billing ${pc} ms, PL/pgSQL ${pp} ms"
+fi
+
+# --- 3. verification
+if want verify; then
+q -c "$(insert_select wip_c 4 $verify_rows)" >/dev/null
+q -c CHECKPOINT -c "VACUUM ANALYZE billing.audit_log" >/dev/null
+q >/dev/null <<'SQL'
+CREATE FUNCTION plain_audit_hash(l billing.audit_log) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT sha256(
+        plpgsql_audit_field(convert_to(l.firm_id::text, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.seq::text, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.table_name, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.operation, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.row_key, 'UTF8')) ||
+        plpgsql_audit_field(l.row_digest) ||
+        plpgsql_audit_field(convert_to(l.old_values::text, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.new_values::text, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.transaction_id::text, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(
+            (extract(epoch FROM l.statement_time) * 1000000)::bigint::text, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.session_user_name, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.current_role_name, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.staff_id::text, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.application_name, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.reason_code, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.reason, 'UTF8')) ||
+        plpgsql_audit_field(l.prev_hash))
+$$;
+SQL
+same=$(q -At -c "SELECT count(*) FILTER (WHERE plain_audit_hash(l) = l.hash) || '/' || count(*) FROM billing.audit_log l WHERE firm_id = 4")
+v=() p=()
+for i in 1 2 3; do
+	v+=("$(ms "SELECT valid FROM billing.verify_audit(4)")")
+	p+=("$(ms "SELECT count(plain_audit_hash(l)) FROM billing.audit_log l WHERE l.firm_id = 4")")
+done
+mv=$(median3 "${v[@]}")
+mp=$(median3 "${p[@]}")
+r=$(ratio "$mv" "$mp")
+echo "verify_audit over 1,000,000 records / plain sha256 scan of the same bytes = ${r}x the time (target <= 2x, $(verdict "$r" 2 max)); verify ${mv} ms, plain ${mp} ms (medians of 3: verify ${v[*]}; plain ${p[*]}); plain hash equals stored hash for ${same} records"
+fi
+
+psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null

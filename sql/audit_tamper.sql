@@ -1,0 +1,196 @@
+-- The audit log cannot be written by anyone but the audit trail, the owner
+-- included; what a superuser does with triggers off is detected by
+-- billing.verify_audit at the right record.
+SET client_min_messages = warning;
+
+INSERT INTO billing.firm (name, base_currency) VALUES ('Audit Tamper Firm', 'EUR')
+RETURNING firm_id AS firm \gset
+INSERT INTO billing.service_line (firm_id, code, name)
+SELECT :firm, 'line' || g, 'Line ' || g FROM generate_series(1, 3) g;
+UPDATE billing.service_line SET name = name || ' (renamed)' WHERE firm_id = :firm AND code = 'line2';
+DELETE FROM billing.service_line WHERE firm_id = :firm AND code = 'line3';
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'line4', 'Line 4');
+SELECT seq, table_name, operation FROM billing.audit_log WHERE firm_id = :firm ORDER BY seq;
+SELECT valid, records_checked FROM billing.verify_audit(:firm);
+SELECT seq AS anchor_seq, hash AS anchor_hash FROM billing.audit_anchor(:firm) \gset
+
+-- 1. Denied writes.  The owner (a superuser here) is stopped by the
+-- append-only trigger, for every kind of write, COPY included.
+\set VERBOSITY sqlstate
+SELECT r.rolname = current_user AS i_am_owner
+  FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+ WHERE c.oid = 'billing.audit_log'::regclass;
+INSERT INTO billing.audit_log SELECT * FROM billing.audit_log WHERE firm_id = :firm AND seq = 1;
+UPDATE billing.audit_log SET reason = 'edited' WHERE firm_id = :firm AND seq = 2;
+DELETE FROM billing.audit_log WHERE firm_id = :firm AND seq = 7;
+DELETE FROM billing.audit_log WHERE false;
+TRUNCATE billing.audit_log;
+COPY billing.audit_log FROM stdin;
+\.
+MERGE INTO billing.audit_log l USING (SELECT 1) s ON l.firm_id = :firm
+ WHEN MATCHED THEN DELETE;
+
+-- A role with no grant is refused by privileges ...
+CREATE ROLE regress_audit_reader;
+CREATE ROLE regress_audit_granted;
+GRANT USAGE ON SCHEMA billing TO regress_audit_reader, regress_audit_granted;
+SET ROLE regress_audit_reader;
+SELECT count(*) FROM billing.audit_log;
+INSERT INTO billing.audit_log SELECT * FROM billing.audit_log;
+UPDATE billing.audit_log SET reason = 'edited';
+DELETE FROM billing.audit_log;
+TRUNCATE billing.audit_log;
+ALTER TABLE billing.audit_log DISABLE TRIGGER audit_log_append_only;
+DROP TABLE billing.audit_log;
+SELECT valid FROM billing.verify_audit(:firm);
+SELECT seq FROM billing.audit_anchor(:firm);
+RESET ROLE;
+-- ... and a role given every privilege on the log by mistake is still
+-- refused by the trigger; it may read and verify.
+GRANT ALL ON billing.audit_log TO regress_audit_granted;
+SET ROLE regress_audit_granted;
+SELECT count(*) > 0 AS can_read FROM billing.audit_log WHERE firm_id = :firm;
+SELECT valid FROM billing.verify_audit(:firm);
+INSERT INTO billing.audit_log SELECT * FROM billing.audit_log WHERE firm_id = :firm AND seq = 1;
+UPDATE billing.audit_log SET reason = 'edited' WHERE firm_id = :firm;
+DELETE FROM billing.audit_log WHERE firm_id = :firm;
+TRUNCATE billing.audit_log;
+ALTER TABLE billing.audit_log DISABLE TRIGGER audit_log_append_only;
+RESET ROLE;
+\set VERBOSITY default
+REVOKE ALL ON billing.audit_log FROM regress_audit_granted;
+REVOKE ALL ON SCHEMA billing FROM regress_audit_reader, regress_audit_granted;
+DROP ROLE regress_audit_reader, regress_audit_granted;
+
+-- 2. Tampering by a superuser with triggers off, each case rolled back.
+-- An edited record: detected at that record.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.audit_log SET reason = 'it was always like this'
+ WHERE firm_id = :firm AND seq = 5;
+SELECT valid, records_checked, failed_seq, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+
+-- An edited old value of an update: detected at that record.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.audit_log SET old_values = '{"name": "Something else"}'
+ WHERE firm_id = :firm AND operation = 'UPDATE';
+SELECT valid, failed_seq, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+
+-- A deleted record: detected as the missing seq.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM billing.audit_log WHERE firm_id = :firm AND seq = 3;
+SELECT valid, records_checked, failed_seq, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+
+-- The first record deleted.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM billing.audit_log WHERE firm_id = :firm AND seq = 1;
+SELECT valid, failed_seq, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+
+-- A forged record appended with a made-up hash: detected at that record.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO billing.audit_log
+SELECT firm_id, seq + 1, table_name, 'DELETE', row_key, NULL, '{"name": "Line 4"}', NULL,
+       transaction_id, statement_time, session_user_name, current_role_name,
+       staff_id, application_name, reason_code, reason, hash, sha256('forged')
+  FROM billing.audit_log WHERE firm_id = :firm AND seq = :anchor_seq;
+SELECT valid, records_checked, failed_seq, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+
+-- A forged record slipped in between two records, the rest renumbered:
+-- the renumbered record no longer matches its hash.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.audit_log SET seq = seq + 100 WHERE firm_id = :firm AND seq >= 4;
+UPDATE billing.audit_log SET seq = seq - 99 WHERE firm_id = :firm AND seq >= 104;
+INSERT INTO billing.audit_log
+SELECT firm_id, 4, table_name, 'INSERT', row_key, row_digest, NULL, NULL,
+       transaction_id, statement_time, session_user_name, current_role_name,
+       staff_id, application_name, reason_code, reason, hash, sha256('forged')
+  FROM billing.audit_log WHERE firm_id = :firm AND seq = 3;
+SELECT valid, records_checked, failed_seq, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+
+-- Two records swapped: the chain breaks at the first of them.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.audit_log SET seq = 1000 WHERE firm_id = :firm AND seq = 3;
+UPDATE billing.audit_log SET seq = 3 WHERE firm_id = :firm AND seq = 4;
+UPDATE billing.audit_log SET seq = 4 WHERE firm_id = :firm AND seq = 1000;
+SELECT valid, records_checked, failed_seq, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+
+-- The tail cut off: the chain alone looks whole, the anchor kept outside
+-- shows what is missing.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM billing.audit_log WHERE firm_id = :firm AND seq > :anchor_seq - 2;
+SELECT valid, records_checked FROM billing.verify_audit(:firm);
+SELECT valid, records_checked, failed_seq, problem
+  FROM billing.verify_audit(:firm, :anchor_seq, :'anchor_hash');
+ROLLBACK;
+
+-- The whole log emptied.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+TRUNCATE billing.audit_log;
+SELECT valid, records_checked, failed_seq, problem
+  FROM billing.verify_audit(:firm, :anchor_seq, :'anchor_hash');
+ROLLBACK;
+
+-- A record edited and every later hash recomputed, which a superuser who
+-- knows the canonical form can do: the chain verifies on its own, and only
+-- the anchor taken earlier shows it was rewritten.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE FUNCTION pg_temp.field(b bytea) RETURNS bytea LANGUAGE sql
+    AS $$ SELECT coalesce(int4send(length($1)) || $1, '\xffffffff'::bytea) $$;
+CREATE FUNCTION pg_temp.rehash(l billing.audit_log) RETURNS bytea LANGUAGE sql AS $$
+    SELECT sha256(
+        pg_temp.field(convert_to(l.firm_id::text, 'UTF8')) ||
+        pg_temp.field(convert_to(l.seq::text, 'UTF8')) ||
+        pg_temp.field(convert_to(l.table_name, 'UTF8')) ||
+        pg_temp.field(convert_to(l.operation, 'UTF8')) ||
+        pg_temp.field(convert_to(l.row_key, 'UTF8')) ||
+        pg_temp.field(l.row_digest) ||
+        pg_temp.field(convert_to(l.old_values::text, 'UTF8')) ||
+        pg_temp.field(convert_to(l.new_values::text, 'UTF8')) ||
+        pg_temp.field(convert_to(l.transaction_id::text, 'UTF8')) ||
+        pg_temp.field(convert_to((extract(epoch FROM l.statement_time) * 1000000)::bigint::text, 'UTF8')) ||
+        pg_temp.field(convert_to(l.session_user_name, 'UTF8')) ||
+        pg_temp.field(convert_to(l.current_role_name, 'UTF8')) ||
+        pg_temp.field(convert_to(l.staff_id::text, 'UTF8')) ||
+        pg_temp.field(convert_to(l.application_name, 'UTF8')) ||
+        pg_temp.field(convert_to(l.reason_code, 'UTF8')) ||
+        pg_temp.field(convert_to(l.reason, 'UTF8')) ||
+        pg_temp.field(l.prev_hash))
+$$;
+UPDATE billing.audit_log SET reason = 'rewritten' WHERE firm_id = :firm AND seq = 5;
+DO $$
+DECLARE
+    f bigint := (SELECT max(firm_id) FROM billing.firm WHERE name = 'Audit Tamper Firm');
+    s bigint;
+BEGIN
+    FOR s IN SELECT seq FROM billing.audit_log WHERE firm_id = f AND seq >= 5 ORDER BY seq LOOP
+        UPDATE billing.audit_log l
+           SET prev_hash = (SELECT hash FROM billing.audit_log WHERE firm_id = f AND seq = s - 1)
+         WHERE l.firm_id = f AND l.seq = s;
+        UPDATE billing.audit_log l SET hash = pg_temp.rehash(l) WHERE l.firm_id = f AND l.seq = s;
+    END LOOP;
+END $$;
+SELECT valid, records_checked FROM billing.verify_audit(:firm);
+SELECT valid, failed_seq, problem
+  FROM billing.verify_audit(:firm, :anchor_seq, :'anchor_hash');
+ROLLBACK;
+
+-- After all that, rolled back, the chain is whole and new changes extend it.
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'line5', 'Line 5');
+SELECT valid, records_checked = :anchor_seq + 1 AS one_more
+  FROM billing.verify_audit(:firm, :anchor_seq, :'anchor_hash');
