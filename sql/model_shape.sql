@@ -83,6 +83,7 @@ SELECT p.oid::regprocedure AS uncommented_function
 SELECT t.typname AS uncommented_type
   FROM pg_type t
  WHERE t.typnamespace = 'billing'::regnamespace AND t.typtype IN ('b', 'e', 'd')
+   AND t.typcategory <> 'A'
    AND obj_description(t.oid, 'pg_type') IS NULL
  ORDER BY 1;
 

@@ -12,7 +12,7 @@ CREATE TABLE billing.firm (
     firm_id         bigint NOT NULL DEFAULT nextval('billing.firm_id_seq'),
     name            text NOT NULL CHECK (btrim(name) <> ''),
     legal_name      text,
-    base_currency   char(3) NOT NULL,
+    base_currency   char(3) NOT NULL REFERENCES billing.currency,
     time_zone       text NOT NULL DEFAULT 'UTC',
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (firm_id)

@@ -22,7 +22,7 @@ CREATE TABLE billing.client (
     PRIMARY KEY (firm_id, client_id),
     UNIQUE (firm_id, client_code),
     FOREIGN KEY (firm_id, parent_client_id) REFERENCES billing.client (firm_id, client_id),
-    CHECK (parent_client_id IS DISTINCT FROM client_id)
+    CONSTRAINT client_is_not_its_own_parent CHECK (parent_client_id IS DISTINCT FROM client_id)
 );
 ALTER SEQUENCE billing.client_id_seq OWNED BY billing.client.client_id;
 

@@ -38,7 +38,7 @@ CREATE TABLE billing.engagement (
         REFERENCES billing.service_line (firm_id, service_line_id),
     FOREIGN KEY (firm_id, partner_id) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, manager_id) REFERENCES billing.staff (firm_id, staff_id),
-    CHECK (ends_on IS NULL OR ends_on >= starts_on)
+    CONSTRAINT engagement_ends_after_it_starts CHECK (ends_on IS NULL OR ends_on >= starts_on)
 );
 ALTER SEQUENCE billing.engagement_id_seq OWNED BY billing.engagement.engagement_id;
 
@@ -89,15 +89,15 @@ CREATE TABLE billing.rate (
     rate_card_id        bigint NOT NULL,
     level               billing.staff_level,
     staff_id            bigint,
-    hourly_rate         billing.amount NOT NULL CHECK (billing.sign(hourly_rate) >= 0),
+    hourly_rate         billing.amount NOT NULL CHECK (billing.minor_units(hourly_rate) >= 0),
     effective           daterange NOT NULL CHECK (NOT isempty(effective)),
     PRIMARY KEY (firm_id, rate_id),
     FOREIGN KEY (firm_id, rate_card_id) REFERENCES billing.rate_card (firm_id, rate_card_id),
     FOREIGN KEY (firm_id, staff_id) REFERENCES billing.staff (firm_id, staff_id),
-    CHECK (num_nonnulls(level, staff_id) = 1),
-    EXCLUDE USING gist (firm_id WITH =, rate_card_id WITH =, level WITH =,
+    CONSTRAINT rate_is_for_a_level_or_a_person CHECK (num_nonnulls(level, staff_id) = 1),
+    CONSTRAINT rate_periods_of_a_level_do_not_overlap EXCLUDE USING gist (firm_id WITH =, rate_card_id WITH =, level WITH =,
                         effective WITH &&) WHERE (level IS NOT NULL),
-    EXCLUDE USING gist (firm_id WITH =, rate_card_id WITH =, staff_id WITH =,
+    CONSTRAINT rate_periods_of_a_person_do_not_overlap EXCLUDE USING gist (firm_id WITH =, rate_card_id WITH =, staff_id WITH =,
                         effective WITH &&) WHERE (staff_id IS NOT NULL)
 );
 ALTER SEQUENCE billing.rate_id_seq OWNED BY billing.rate.rate_id;
@@ -123,14 +123,14 @@ CREATE TABLE billing.engagement_version (
     state               text NOT NULL DEFAULT 'draft',
     currency            char(3) NOT NULL REFERENCES billing.currency,
     rate_card_id        bigint,
-    fixed_fee           billing.amount CHECK (billing.sign(fixed_fee) >= 0),
-    recurring_fee       billing.amount CHECK (billing.sign(recurring_fee) >= 0),
+    fixed_fee           billing.amount CHECK (billing.minor_units(fixed_fee) >= 0),
+    recurring_fee       billing.amount CHECK (billing.minor_units(recurring_fee) >= 0),
     recurring_interval  text CHECK (recurring_interval IN ('monthly', 'quarterly', 'annually')),
     scope_hours         numeric(10,2) CHECK (scope_hours > 0),
-    retainer_amount     billing.amount CHECK (billing.sign(retainer_amount) >= 0),
-    retainer_threshold  billing.amount CHECK (billing.sign(retainer_threshold) >= 0),
-    retainer_overdraw_limit billing.amount CHECK (billing.sign(retainer_overdraw_limit) >= 0),
-    budget_cap          billing.amount CHECK (billing.sign(budget_cap) > 0),
+    retainer_amount     billing.amount CHECK (billing.minor_units(retainer_amount) >= 0),
+    retainer_threshold  billing.amount CHECK (billing.minor_units(retainer_threshold) >= 0),
+    retainer_overdraw_limit billing.amount CHECK (billing.minor_units(retainer_overdraw_limit) >= 0),
+    budget_cap          billing.amount CHECK (billing.minor_units(budget_cap) > 0),
     budget_alert_percents numeric[] NOT NULL DEFAULT '{75,90,100}'
                         CHECK (0 < ALL (budget_alert_percents)),
     increment_minutes   integer NOT NULL DEFAULT 6
@@ -154,16 +154,16 @@ CREATE TABLE billing.engagement_version (
     FOREIGN KEY (firm_id, requested_by) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, approved_by) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, reason_code) REFERENCES billing.reason_code (firm_id, reason_code),
-    CHECK (approved_by IS DISTINCT FROM requested_by),
-    CHECK (version_number = 1 OR change_reason IS NOT NULL),
-    CHECK (billing.currency_of(fixed_fee) IS NULL OR billing.currency_of(fixed_fee) = currency),
-    CHECK (billing.currency_of(recurring_fee) IS NULL OR billing.currency_of(recurring_fee) = currency),
-    CHECK (billing.currency_of(retainer_amount) IS NULL OR billing.currency_of(retainer_amount) = currency),
-    CHECK (billing.currency_of(retainer_threshold) IS NULL OR billing.currency_of(retainer_threshold) = currency),
-    CHECK (billing.currency_of(retainer_overdraw_limit) IS NULL OR billing.currency_of(retainer_overdraw_limit) = currency),
-    CHECK (billing.currency_of(budget_cap) IS NULL OR billing.currency_of(budget_cap) = currency),
-    CHECK ((recurring_fee IS NULL) = (recurring_interval IS NULL)),
-    EXCLUDE USING gist (firm_id WITH =, engagement_id WITH =, effective WITH &&)
+    CONSTRAINT engagement_version_preparer_cannot_approve CHECK (approved_by IS DISTINCT FROM requested_by),
+    CONSTRAINT engagement_version_change_needs_a_reason CHECK (version_number = 1 OR change_reason IS NOT NULL),
+    CONSTRAINT engagement_version_fixed_fee_in_its_currency CHECK (billing.currency_code(fixed_fee) IS NULL OR billing.currency_code(fixed_fee) = currency),
+    CONSTRAINT engagement_version_recurring_fee_in_its_currency CHECK (billing.currency_code(recurring_fee) IS NULL OR billing.currency_code(recurring_fee) = currency),
+    CONSTRAINT engagement_version_retainer_in_its_currency CHECK (billing.currency_code(retainer_amount) IS NULL OR billing.currency_code(retainer_amount) = currency),
+    CONSTRAINT engagement_version_retainer_threshold_in_its_currency CHECK (billing.currency_code(retainer_threshold) IS NULL OR billing.currency_code(retainer_threshold) = currency),
+    CONSTRAINT engagement_version_overdraw_limit_in_its_currency CHECK (billing.currency_code(retainer_overdraw_limit) IS NULL OR billing.currency_code(retainer_overdraw_limit) = currency),
+    CONSTRAINT engagement_version_budget_cap_in_its_currency CHECK (billing.currency_code(budget_cap) IS NULL OR billing.currency_code(budget_cap) = currency),
+    CONSTRAINT engagement_version_recurring_fee_has_an_interval CHECK ((recurring_fee IS NULL) = (recurring_interval IS NULL)),
+    CONSTRAINT engagement_version_approved_periods_do_not_overlap EXCLUDE USING gist (firm_id WITH =, engagement_id WITH =, effective WITH &&)
         WHERE (state = 'approved')
 );
 ALTER SEQUENCE billing.engagement_version_id_seq OWNED BY billing.engagement_version.engagement_version_id;
@@ -208,16 +208,16 @@ CREATE TABLE billing.engagement_rate (
     engagement_id       bigint NOT NULL,
     level               billing.staff_level,
     staff_id            bigint,
-    hourly_rate         billing.amount NOT NULL CHECK (billing.sign(hourly_rate) >= 0),
+    hourly_rate         billing.amount NOT NULL CHECK (billing.minor_units(hourly_rate) >= 0),
     effective           daterange NOT NULL CHECK (NOT isempty(effective)),
     reason              text NOT NULL CHECK (btrim(reason) <> ''),
     PRIMARY KEY (firm_id, engagement_rate_id),
     FOREIGN KEY (firm_id, engagement_id) REFERENCES billing.engagement (firm_id, engagement_id),
     FOREIGN KEY (firm_id, staff_id) REFERENCES billing.staff (firm_id, staff_id),
-    CHECK (num_nonnulls(level, staff_id) = 1),
-    EXCLUDE USING gist (firm_id WITH =, engagement_id WITH =, level WITH =,
+    CONSTRAINT engagement_rate_is_for_a_level_or_a_person CHECK (num_nonnulls(level, staff_id) = 1),
+    CONSTRAINT engagement_rate_periods_of_a_level_do_not_overlap EXCLUDE USING gist (firm_id WITH =, engagement_id WITH =, level WITH =,
                         effective WITH &&) WHERE (level IS NOT NULL),
-    EXCLUDE USING gist (firm_id WITH =, engagement_id WITH =, staff_id WITH =,
+    CONSTRAINT engagement_rate_periods_of_a_person_do_not_overlap EXCLUDE USING gist (firm_id WITH =, engagement_id WITH =, staff_id WITH =,
                         effective WITH &&) WHERE (staff_id IS NOT NULL)
 );
 ALTER SEQUENCE billing.engagement_rate_id_seq OWNED BY billing.engagement_rate.engagement_rate_id;

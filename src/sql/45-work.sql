@@ -13,7 +13,7 @@ CREATE TABLE billing.milestone (
     engagement_id       bigint NOT NULL,
     sequence_number     integer NOT NULL CHECK (sequence_number > 0),
     name                text NOT NULL CHECK (btrim(name) <> ''),
-    amount              billing.amount NOT NULL CHECK (billing.sign(amount) >= 0),
+    amount              billing.amount NOT NULL CHECK (billing.minor_units(amount) >= 0),
     due_on              date,
     state               text NOT NULL DEFAULT 'planned',
     PRIMARY KEY (firm_id, milestone_id),
@@ -55,7 +55,7 @@ CREATE TABLE billing.work_item (
     FOREIGN KEY (firm_id, engagement_id) REFERENCES billing.engagement (firm_id, engagement_id),
     FOREIGN KEY (firm_id, engagement_id, milestone_id)
         REFERENCES billing.milestone (firm_id, engagement_id, milestone_id),
-    CHECK (period_end IS NULL OR period_start IS NULL OR period_end >= period_start)
+    CONSTRAINT work_item_period_ends_after_it_starts CHECK (period_end IS NULL OR period_start IS NULL OR period_end >= period_start)
 );
 ALTER SEQUENCE billing.work_item_id_seq OWNED BY billing.work_item.work_item_id;
 

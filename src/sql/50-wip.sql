@@ -26,10 +26,10 @@ CREATE TABLE billing.wip_entry (
     quantity            numeric(12,3) CHECK (quantity > 0),
     rate_id             bigint,
     engagement_rate_id  bigint,
-    unit_price          billing.amount CHECK (billing.sign(unit_price) >= 0),
-    cost                billing.amount CHECK (billing.sign(cost) >= 0),
+    unit_price          billing.amount CHECK (billing.minor_units(unit_price) >= 0),
+    cost                billing.amount CHECK (billing.minor_units(cost) >= 0),
     markup_percent      numeric(7,3) CHECK (markup_percent >= 0),
-    amount              billing.amount NOT NULL CHECK (billing.sign(amount) >= 0),
+    amount              billing.amount NOT NULL CHECK (billing.minor_units(amount) >= 0),
     state               text NOT NULL DEFAULT 'draft',
     created_at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (firm_id, wip_entry_id),
@@ -44,11 +44,11 @@ CREATE TABLE billing.wip_entry (
         REFERENCES billing.engagement_rate (firm_id, engagement_rate_id),
     -- What each kind must carry: time has minutes; a flat task a quantity
     -- and a unit price; an expense its cost.
-    CHECK (kind <> 'time' OR (minutes IS NOT NULL AND billable_minutes IS NOT NULL)),
-    CHECK (kind <> 'flat' OR (quantity IS NOT NULL AND unit_price IS NOT NULL)),
-    CHECK (kind <> 'expense' OR cost IS NOT NULL),
-    CHECK (kind = 'time' OR (minutes IS NULL AND billable_minutes IS NULL)),
-    CHECK (num_nonnulls(rate_id, engagement_rate_id) <= 1)
+    CONSTRAINT wip_entry_time_has_minutes CHECK (kind <> 'time' OR (minutes IS NOT NULL AND billable_minutes IS NOT NULL)),
+    CONSTRAINT wip_entry_flat_task_has_quantity_and_price CHECK (kind <> 'flat' OR (quantity IS NOT NULL AND unit_price IS NOT NULL)),
+    CONSTRAINT wip_entry_expense_has_a_cost CHECK (kind <> 'expense' OR cost IS NOT NULL),
+    CONSTRAINT wip_entry_only_time_has_minutes CHECK (kind = 'time' OR (minutes IS NULL AND billable_minutes IS NULL)),
+    CONSTRAINT wip_entry_has_at_most_one_rate CHECK (num_nonnulls(rate_id, engagement_rate_id) <= 1)
 );
 ALTER SEQUENCE billing.wip_entry_id_seq OWNED BY billing.wip_entry.wip_entry_id;
 
@@ -86,7 +86,7 @@ CREATE TABLE billing.adjustment (
     wip_entry_id        bigint,
     kind                text NOT NULL CHECK (kind IN
                             ('write_up', 'write_down', 'discount', 'write_off')),
-    amount              billing.amount NOT NULL CHECK (billing.sign(amount) > 0),
+    amount              billing.amount NOT NULL CHECK (billing.minor_units(amount) > 0),
     reason_code         text NOT NULL,
     reason              text,
     requested_by        bigint NOT NULL,
@@ -100,8 +100,8 @@ CREATE TABLE billing.adjustment (
     FOREIGN KEY (firm_id, reason_code) REFERENCES billing.reason_code (firm_id, reason_code),
     FOREIGN KEY (firm_id, requested_by) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, approved_by) REFERENCES billing.staff (firm_id, staff_id),
-    CHECK (approved_by IS DISTINCT FROM requested_by),
-    CHECK ((approved_by IS NULL) = (approved_at IS NULL))
+    CONSTRAINT adjustment_requester_cannot_approve CHECK (approved_by IS DISTINCT FROM requested_by),
+    CONSTRAINT adjustment_approval_has_a_time CHECK ((approved_by IS NULL) = (approved_at IS NULL))
 );
 ALTER SEQUENCE billing.adjustment_id_seq OWNED BY billing.adjustment.adjustment_id;
 

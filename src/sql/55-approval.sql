@@ -15,15 +15,15 @@ CREATE TABLE billing.approval_rule (
                             ('adjustment', 'invoice', 'engagement_version',
                              'wip_entry', 'refund')),
     reason_code         text,
-    min_amount          billing.amount CHECK (billing.sign(min_amount) >= 0),
+    min_amount          billing.amount CHECK (billing.minor_units(min_amount) >= 0),
     approver_level      billing.staff_level NOT NULL,
     escalate_after      interval CHECK (escalate_after > interval '0'),
     escalate_to_level   billing.staff_level,
     active              boolean NOT NULL DEFAULT true,
     PRIMARY KEY (firm_id, approval_rule_id),
     FOREIGN KEY (firm_id, reason_code) REFERENCES billing.reason_code (firm_id, reason_code),
-    CHECK ((escalate_after IS NULL) = (escalate_to_level IS NULL)),
-    CHECK (escalate_to_level IS NULL OR escalate_to_level > approver_level)
+    CONSTRAINT approval_rule_escalation_is_complete CHECK ((escalate_after IS NULL) = (escalate_to_level IS NULL)),
+    CONSTRAINT approval_rule_escalates_upward CHECK (escalate_to_level IS NULL OR escalate_to_level > approver_level)
 );
 ALTER SEQUENCE billing.approval_rule_id_seq OWNED BY billing.approval_rule.approval_rule_id;
 
@@ -68,10 +68,10 @@ CREATE TABLE billing.approval (
     FOREIGN KEY (firm_id, requested_by) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, assigned_to) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, decided_by) REFERENCES billing.staff (firm_id, staff_id),
-    CHECK (num_nonnulls(adjustment_id, invoice_id, engagement_version_id,
+    CONSTRAINT approval_has_one_subject CHECK (num_nonnulls(adjustment_id, invoice_id, engagement_version_id,
                         wip_entry_id, refund_id) = 1),
-    CHECK (decided_by IS DISTINCT FROM requested_by),
-    CHECK ((decided_by IS NULL) = (decided_at IS NULL))
+    CONSTRAINT approval_requester_cannot_decide CHECK (decided_by IS DISTINCT FROM requested_by),
+    CONSTRAINT approval_decision_has_a_time CHECK ((decided_by IS NULL) = (decided_at IS NULL))
 );
 ALTER SEQUENCE billing.approval_id_seq OWNED BY billing.approval.approval_id;
 

@@ -60,12 +60,12 @@ CREATE TABLE billing.invoice (
         REFERENCES billing.invoice_series (firm_id, invoice_series_id),
     FOREIGN KEY (firm_id, prepared_by) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, void_reason_code) REFERENCES billing.reason_code (firm_id, reason_code),
-    CHECK ((kind = 'invoice') = (corrects_invoice_id IS NULL)),
-    CHECK (due_date IS NULL OR invoice_date IS NULL OR due_date >= invoice_date),
-    CHECK (billing.currency_of(subtotal) IS NULL OR billing.currency_of(subtotal) = currency),
-    CHECK (billing.currency_of(tax_total) IS NULL OR billing.currency_of(tax_total) = currency),
-    CHECK (billing.currency_of(total) IS NULL OR billing.currency_of(total) = currency),
-    CHECK (state <> 'void' OR void_reason_code IS NOT NULL)
+    CONSTRAINT invoice_correction_names_what_it_corrects CHECK ((kind = 'invoice') = (corrects_invoice_id IS NULL)),
+    CONSTRAINT invoice_due_date_not_before_invoice_date CHECK (due_date IS NULL OR invoice_date IS NULL OR due_date >= invoice_date),
+    CONSTRAINT invoice_subtotal_in_its_currency CHECK (billing.currency_code(subtotal) IS NULL OR billing.currency_code(subtotal) = currency),
+    CONSTRAINT invoice_tax_total_in_its_currency CHECK (billing.currency_code(tax_total) IS NULL OR billing.currency_code(tax_total) = currency),
+    CONSTRAINT invoice_total_in_its_currency CHECK (billing.currency_code(total) IS NULL OR billing.currency_code(total) = currency),
+    CONSTRAINT invoice_void_needs_a_reason_code CHECK (state <> 'void' OR void_reason_code IS NOT NULL)
 );
 ALTER SEQUENCE billing.invoice_id_seq OWNED BY billing.invoice.invoice_id;
 
@@ -116,8 +116,8 @@ CREATE TABLE billing.invoice_line (
     FOREIGN KEY (firm_id, engagement_id, milestone_id)
         REFERENCES billing.milestone (firm_id, engagement_id, milestone_id),
     FOREIGN KEY (firm_id, adjustment_id) REFERENCES billing.adjustment (firm_id, adjustment_id),
-    CHECK (kind <> 'milestone' OR milestone_id IS NOT NULL),
-    CHECK (kind <> 'adjustment' OR adjustment_id IS NOT NULL)
+    CONSTRAINT invoice_line_milestone_is_named CHECK (kind <> 'milestone' OR milestone_id IS NOT NULL),
+    CONSTRAINT invoice_line_adjustment_is_named CHECK (kind <> 'adjustment' OR adjustment_id IS NOT NULL)
 );
 ALTER SEQUENCE billing.invoice_line_id_seq OWNED BY billing.invoice_line.invoice_line_id;
 
@@ -141,13 +141,13 @@ CREATE TABLE billing.invoice_line_wip (
     invoice_id          bigint NOT NULL,
     invoice_line_id     bigint NOT NULL,
     wip_entry_id        bigint NOT NULL,
-    standard_amount     billing.amount NOT NULL CHECK (billing.sign(standard_amount) >= 0),
-    billed_amount       billing.amount NOT NULL CHECK (billing.sign(billed_amount) >= 0),
+    standard_amount     billing.amount NOT NULL CHECK (billing.minor_units(standard_amount) >= 0),
+    billed_amount       billing.amount NOT NULL CHECK (billing.minor_units(billed_amount) >= 0),
     PRIMARY KEY (firm_id, invoice_line_id, wip_entry_id),
     FOREIGN KEY (firm_id, invoice_id, invoice_line_id)
         REFERENCES billing.invoice_line (firm_id, invoice_id, invoice_line_id),
     FOREIGN KEY (firm_id, wip_entry_id) REFERENCES billing.wip_entry (firm_id, wip_entry_id),
-    CHECK (billing.currency_of(standard_amount) = billing.currency_of(billed_amount))
+    CONSTRAINT invoice_line_wip_amounts_in_one_currency CHECK (billing.currency_code(standard_amount) = billing.currency_code(billed_amount))
 );
 
 COMMENT ON TABLE billing.invoice_line_wip IS

@@ -13,7 +13,7 @@ CREATE TABLE billing.deposit (
     deposit_id          bigint NOT NULL DEFAULT nextval('billing.deposit_id_seq'),
     bank_account        text NOT NULL CHECK (btrim(bank_account) <> ''),
     deposited_on        date NOT NULL,
-    amount              billing.amount NOT NULL CHECK (billing.sign(amount) > 0),
+    amount              billing.amount NOT NULL CHECK (billing.minor_units(amount) > 0),
     statement_reference text,
     PRIMARY KEY (firm_id, deposit_id)
 );
@@ -35,7 +35,7 @@ CREATE TABLE billing.payment (
     payment_id          bigint NOT NULL DEFAULT nextval('billing.payment_id_seq'),
     client_id           bigint NOT NULL,
     received_on         date NOT NULL,
-    amount              billing.amount NOT NULL CHECK (billing.sign(amount) > 0),
+    amount              billing.amount NOT NULL CHECK (billing.minor_units(amount) > 0),
     method              text NOT NULL CHECK (method IN
                             ('bank_transfer', 'card', 'check', 'wire', 'cash',
                              'portal', 'direct_debit')),
@@ -74,7 +74,7 @@ CREATE TABLE billing.payment_allocation (
     client_id           bigint NOT NULL,
     payment_id          bigint NOT NULL,
     invoice_id          bigint NOT NULL,
-    amount              billing.amount NOT NULL CHECK (billing.sign(amount) > 0),
+    amount              billing.amount NOT NULL CHECK (billing.minor_units(amount) > 0),
     allocated_at        timestamptz NOT NULL DEFAULT now(),
     allocated_by        bigint,
     PRIMARY KEY (firm_id, payment_allocation_id),
@@ -105,7 +105,7 @@ CREATE TABLE billing.refund (
     client_id           bigint NOT NULL,
     payment_id          bigint,
     engagement_id       bigint,
-    amount              billing.amount NOT NULL CHECK (billing.sign(amount) > 0),
+    amount              billing.amount NOT NULL CHECK (billing.minor_units(amount) > 0),
     refunded_on         date NOT NULL,
     reason_code         text NOT NULL,
     reason              text,
@@ -119,8 +119,8 @@ CREATE TABLE billing.refund (
     FOREIGN KEY (firm_id, reason_code) REFERENCES billing.reason_code (firm_id, reason_code),
     FOREIGN KEY (firm_id, requested_by) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, approved_by) REFERENCES billing.staff (firm_id, staff_id),
-    CHECK (num_nonnulls(payment_id, engagement_id) = 1),
-    CHECK (approved_by IS DISTINCT FROM requested_by)
+    CONSTRAINT refund_of_a_payment_or_a_retainer CHECK (num_nonnulls(payment_id, engagement_id) = 1),
+    CONSTRAINT refund_requester_cannot_approve CHECK (approved_by IS DISTINCT FROM requested_by)
 );
 ALTER SEQUENCE billing.refund_id_seq OWNED BY billing.refund.refund_id;
 
@@ -149,7 +149,7 @@ CREATE TABLE billing.retainer_entry (
     client_id           bigint NOT NULL,
     engagement_id       bigint NOT NULL,
     kind                text NOT NULL CHECK (kind IN ('deposit', 'draw', 'refund')),
-    amount              billing.amount NOT NULL CHECK (billing.sign(amount) > 0),
+    amount              billing.amount NOT NULL CHECK (billing.minor_units(amount) > 0),
     entry_date          date NOT NULL,
     payment_id          bigint,
     invoice_id          bigint,
@@ -164,9 +164,9 @@ CREATE TABLE billing.retainer_entry (
     FOREIGN KEY (firm_id, client_id, invoice_id)
         REFERENCES billing.invoice (firm_id, client_id, invoice_id),
     FOREIGN KEY (firm_id, refund_id) REFERENCES billing.refund (firm_id, refund_id),
-    CHECK (kind <> 'deposit' OR payment_id IS NOT NULL),
-    CHECK (kind <> 'draw' OR invoice_id IS NOT NULL),
-    CHECK (kind <> 'refund' OR refund_id IS NOT NULL)
+    CONSTRAINT retainer_deposit_names_its_payment CHECK (kind <> 'deposit' OR payment_id IS NOT NULL),
+    CONSTRAINT retainer_draw_names_its_invoice CHECK (kind <> 'draw' OR invoice_id IS NOT NULL),
+    CONSTRAINT retainer_refund_names_its_refund CHECK (kind <> 'refund' OR refund_id IS NOT NULL)
 );
 ALTER SEQUENCE billing.retainer_entry_id_seq OWNED BY billing.retainer_entry.retainer_entry_id;
 

@@ -30,8 +30,8 @@ CREATE TABLE billing.client_question (
         REFERENCES billing.client_contact (firm_id, client_id, client_contact_id),
     FOREIGN KEY (firm_id, routed_to) REFERENCES billing.staff (firm_id, staff_id),
     FOREIGN KEY (firm_id, answered_by) REFERENCES billing.staff (firm_id, staff_id),
-    CHECK (invoice_line_id IS NULL OR invoice_id IS NOT NULL),
-    CHECK ((answer IS NULL) = (answered_by IS NULL))
+    CONSTRAINT client_question_line_needs_its_invoice CHECK (invoice_line_id IS NULL OR invoice_id IS NOT NULL),
+    CONSTRAINT client_question_answer_has_an_author CHECK ((answer IS NULL) = (answered_by IS NULL))
 );
 ALTER SEQUENCE billing.client_question_id_seq OWNED BY billing.client_question.client_question_id;
 

@@ -21,7 +21,7 @@ CREATE TABLE billing.alert (
     acknowledged_at     timestamptz,
     PRIMARY KEY (firm_id, alert_id),
     FOREIGN KEY (firm_id, acknowledged_by) REFERENCES billing.staff (firm_id, staff_id),
-    CHECK ((acknowledged_by IS NULL) = (acknowledged_at IS NULL))
+    CONSTRAINT alert_acknowledgement_has_a_time CHECK ((acknowledged_by IS NULL) = (acknowledged_at IS NULL))
 );
 ALTER SEQUENCE billing.alert_id_seq OWNED BY billing.alert.alert_id;
 
