@@ -13,5 +13,6 @@
 #include "errcodes.h"
 
 /* Called once from _PG_init (module.c) by each mechanism that needs it. */
+extern void billing_rating_init(void);	/* rating.c */
 
 #endif							/* BILLING_H */

@@ -17,4 +17,5 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	billing_rating_init();
 }
