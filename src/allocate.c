@@ -37,6 +37,21 @@
 /* The most parts one call may produce. */
 #define ALLOCATE_MAX_PARTS	10000000
 
+/* numeric arithmetic through PostgreSQL's own functions: exact */
+static inline Numeric
+num_op(PGFunction fn, Numeric a, Numeric b)
+{
+	return DatumGetNumeric(DirectFunctionCall2(fn, NumericGetDatum(a),
+											   NumericGetDatum(b)));
+}
+
+static inline int
+num_cmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
+											 NumericGetDatum(b)));
+}
+
 typedef struct AllocationShare
 {
 	int			position;		/* index in the weights array */
@@ -49,11 +64,8 @@ share_cmp(const void *a, const void *b)
 {
 	const AllocationShare *sa = (const AllocationShare *) a;
 	const AllocationShare *sb = (const AllocationShare *) b;
-	int			c;
+	int			c = num_cmp(sb->remainder, sa->remainder);
 
-	c = DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-										  NumericGetDatum(sb->remainder),
-										  NumericGetDatum(sa->remainder)));
 	if (c != 0)
 		return c;
 	return sa->position - sb->position;
@@ -131,17 +143,12 @@ amount_allocate_weights(PG_FUNCTION_ARGS)
 		if (numeric_is_nan(w) || numeric_is_inf(w))
 			allocation_error("allocation weights must be finite numbers",
 							 psprintf("Weight %d is not a finite number.", i + 1));
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(w),
-											  NumericGetDatum(zero))) < 0)
+		if (num_cmp(w, zero) < 0)
 			allocation_error("allocation weights must not be negative",
 							 psprintf("Weight %d is negative.", i + 1));
-		weight_sum = DatumGetNumeric(DirectFunctionCall2(numeric_add,
-														 NumericGetDatum(weight_sum),
-														 NumericGetDatum(w)));
+		weight_sum = num_op(numeric_add, weight_sum, w);
 	}
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-										  NumericGetDatum(weight_sum),
-										  NumericGetDatum(zero))) == 0)
+	if (num_cmp(weight_sum, zero) == 0)
 		allocation_error("allocation weights must not all be zero",
 						 "Every weight is zero, so no part can be proportional to them.");
 
@@ -152,26 +159,28 @@ amount_allocate_weights(PG_FUNCTION_ARGS)
 	left_over = magnitude_units;
 	for (i = 0; i < count; i++)
 	{
-		Datum		product;
-		int64		floor_share;
+		Numeric		product;
+		Numeric		floor_share;
+		Datum		units;
 
-		product = DirectFunctionCall2(numeric_mul, NumericGetDatum(magnitude),
-									  weights[i]);
-		floor_share = DatumGetInt64(DirectFunctionCall1(numeric_int8,
-														DirectFunctionCall2(numeric_div_trunc,
-																			product,
-																			NumericGetDatum(weight_sum))));
+		/* |T| * w = floor_share * W + remainder, all exact. */
+		product = num_op(numeric_mul, magnitude, DatumGetNumeric(weights[i]));
+		floor_share = num_op(numeric_div_trunc, product, weight_sum);
 		shares[i].position = i;
-		shares[i].remainder = DatumGetNumeric(DirectFunctionCall2(numeric_mod,
-																  product,
-																  NumericGetDatum(weight_sum)));
-		parts[i].units = floor_share;
+		shares[i].remainder = num_op(numeric_mod, product, weight_sum);
+		units = DirectFunctionCall1(numeric_int8, NumericGetDatum(floor_share));
+		parts[i].units = DatumGetInt64(units);
 		parts[i].currency = total->currency;
-		left_over -= floor_share;
+		left_over -= parts[i].units;
 	}
 
-	/* Fewer minor units are left over than there are non-zero remainders. */
-	Assert(left_over >= 0 && left_over < count);
+	/*
+	 * Fewer minor units are left over than there are non-zero remainders,
+	 * since each remainder is less than one minor unit's worth.
+	 */
+	if (left_over < 0 || left_over >= count)
+		elog(ERROR, "billing.allocate left %lld minor units over for %d parts",
+			 (long long) left_over, count);
 	qsort(shares, count, sizeof(AllocationShare), share_cmp);
 	for (i = 0; i < left_over; i++)
 		parts[shares[i].position].units++;

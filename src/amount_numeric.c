@@ -64,7 +64,9 @@ num_power_of_ten(int exponent)
 AmountRounding
 amount_rounding_from_datum(Datum rounding)
 {
-	char	   *label = DatumGetCString(DirectFunctionCall1(enum_out, rounding));
+	char	   *label;
+
+	label = DatumGetCString(DirectFunctionCall1(enum_out, rounding));
 
 	if (strcmp(label, "half_away_from_zero") == 0)
 		return AMOUNT_ROUND_HALF_AWAY_FROM_ZERO;
