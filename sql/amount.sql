@@ -51,6 +51,11 @@ SELECT pg_temp.err($$SELECT '12.340 USD'::billing.amount$$);
 SELECT pg_temp.err($$SELECT '1.00 XYZ'::billing.amount$$);
 SELECT pg_temp.err($$SELECT '1.00 XAU'::billing.amount$$);
 
+-- Binary output: int64 minor units, then int16 ISO 4217 numeric code, in
+-- network byte order (binary input is exercised by test/scripts/fuzz_amount.sh).
+SELECT amount_send('1.00 USD') AS usd, amount_send('-1 JPY') AS jpy,
+       amount_send('92233720368547758.07 USD') AS largest;
+
 -- Taking amounts apart and building them from minor units.
 SELECT currency_code('3 JPY'::amount), minor_units('3.21 USD'::amount),
        minor_units('-1.005 BHD'::amount);

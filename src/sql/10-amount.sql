@@ -339,9 +339,14 @@ COMMENT ON FUNCTION billing.iso_currencies() IS
     'The ISO 4217 currencies built into billing.amount: the source that fills billing.currency.';
 
 CREATE TABLE billing.currency (
-    currency_code   char(3) PRIMARY KEY CHECK (currency_code ~ '^[A-Z]{3}$'),
-    numeric_code    smallint NOT NULL UNIQUE CHECK (numeric_code BETWEEN 1 AND 999),
-    minor_unit      smallint NOT NULL CHECK (minor_unit BETWEEN 0 AND 4),
+    currency_code   char(3) PRIMARY KEY
+                    CHECK (currency_code OPERATOR(pg_catalog.~) '^[A-Z]{3}$'),
+    numeric_code    smallint NOT NULL UNIQUE
+                    CHECK (numeric_code OPERATOR(pg_catalog.>=) 1
+                           AND numeric_code OPERATOR(pg_catalog.<=) 999),
+    minor_unit      smallint NOT NULL
+                    CHECK (minor_unit OPERATOR(pg_catalog.>=) 0
+                           AND minor_unit OPERATOR(pg_catalog.<=) 4),
     name            text NOT NULL
 );
 COMMENT ON TABLE billing.currency IS
