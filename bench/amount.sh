@@ -9,7 +9,7 @@
 # sets hint bits and a first pass warms the cache.  Then the three queries
 # run in turn, ROUNDS times, in one session without parallel workers; each
 # comparison is the ratio of medians of the execution times measured by the
-# server (clock_timestamp around the query).  A last pair of runs repeats
+# server (clock_timestamp around the query).  Three more rounds repeat
 # the billing.amount and bigint sums with 2 parallel workers, which
 # exercises the combine and serialize functions.
 set -eu
