@@ -536,9 +536,9 @@ SELECT w.firm_id, w.wip_entry_id, w.engagement_id, w.work_item_id, w.kind, w.sta
        coalesce(er.level, r.level) AS rate_level,
        w.minutes, w.billable_minutes, w.quantity, w.cost, w.markup_percent,
        w.unit_price,
-       split_part(w.unit_price::text, ' ', 1)::numeric AS unit_price_value,
+       billing.value(w.unit_price) AS unit_price_value,
        w.amount,
-       split_part(w.amount::text, ' ', 1)::numeric AS amount_value,
+       billing.value(w.amount) AS amount_value,
        billing.currency_code(w.amount) AS currency
   FROM billing.wip_entry w
   JOIN billing.engagement_version v
@@ -588,7 +588,7 @@ SELECT l.firm_id, l.invoice_id, l.invoice_line_id, l.line_number, l.engagement_i
        v.engagement_version_id, v.version_number, v.effective AS terms_effective,
        CASE WHEN lw.wip_entry_id IS NOT NULL THEN 'wip_entry' ELSE 'invoice_date' END AS governed_through,
        coalesce(lw.billed_amount, l.amount) AS amount,
-       split_part(coalesce(lw.billed_amount, l.amount)::text, ' ', 1)::numeric AS amount_value,
+       billing.value(coalesce(lw.billed_amount, l.amount)) AS amount_value,
        billing.currency_code(coalesce(lw.billed_amount, l.amount)) AS currency
   FROM billing.invoice_line l
   JOIN billing.invoice i ON i.firm_id = l.firm_id AND i.invoice_id = l.invoice_id

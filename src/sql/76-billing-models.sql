@@ -276,7 +276,7 @@ SELECT e.firm_id, e.engagement_id, e.engagement_code, v.engagement_version_id, v
        (SELECT count(*) FROM billing.wip_entry w
          WHERE w.firm_id = e.firm_id AND w.engagement_id = e.engagement_id
            AND w.over_budget AND w.state = 'on_hold') AS entries_held,
-       split_part(v.budget_cap::text, ' ', 1)::numeric AS budget_cap_value,
+       billing.value(v.budget_cap) AS budget_cap_value,
        billing.budget_consumed_minor_units(e.firm_id, e.engagement_id)
            / (10::numeric ^ c.minor_unit) AS consumed_value,
        v.currency
@@ -804,7 +804,7 @@ WITH unbilled AS (
 )
 SELECT i.firm_id, i.client_id, i.engagement_id, i.billing_model, i.item_kind, i.wip_entry_id,
        i.milestone_id, i.engagement_version_id, i.description, i.amount,
-       split_part(i.amount::text, ' ', 1)::numeric AS amount_value,
+       billing.value(i.amount) AS amount_value,
        billing.currency_code(i.amount) AS currency, i.reason
   FROM items i
 UNION ALL
@@ -812,7 +812,7 @@ UNION ALL
 SELECT r.firm_id, r.client_id, r.engagement_id, 'retainer', 'retainer_draw', NULL, NULL,
        r.engagement_version_id, 'Applied from retainer',
        billing.amount_of_minor_units(r.draw, r.currency),
-       split_part(billing.amount_of_minor_units(r.draw, r.currency)::text, ' ', 1)::numeric,
+       billing.value(billing.amount_of_minor_units(r.draw, r.currency)),
        r.currency::char(3),
        format('retainer balance %s can pay this much of the work ready to bill',
               billing.amount_of_minor_units(r.balance, r.currency))
