@@ -277,14 +277,13 @@ SELECT e.firm_id, e.engagement_id, e.engagement_code, v.engagement_version_id, v
          WHERE w.firm_id = e.firm_id AND w.engagement_id = e.engagement_id
            AND w.over_budget AND w.state = 'on_hold') AS entries_held,
        billing.value(v.budget_cap) AS budget_cap_value,
-       billing.budget_consumed_minor_units(e.firm_id, e.engagement_id)
-           / (10::numeric ^ c.minor_unit) AS consumed_value,
+       billing.value(billing.amount_of_minor_units(
+           billing.budget_consumed_minor_units(e.firm_id, e.engagement_id), v.currency)) AS consumed_value,
        v.currency
   FROM billing.engagement e
   JOIN billing.engagement_version v
     ON v.firm_id = e.firm_id AND v.engagement_id = e.engagement_id AND v.state = 'approved'
    AND v.effective @> current_date
-  JOIN billing.currency c ON c.currency_code = v.currency
  WHERE v.budget_cap IS NOT NULL;
 
 COMMENT ON VIEW billing.engagement_budget IS
@@ -729,9 +728,11 @@ COMMENT ON COLUMN billing.wip_scope_usage.overage_amount IS 'Overage minutes at 
 
 CREATE VIEW billing.ready_to_invoice AS
 WITH unbilled AS (
-    SELECT w.*, e.billing_model, e.client_id
+    SELECT w.*, e.billing_model, e.client_id, v.version_number
       FROM billing.wip_entry w
       JOIN billing.engagement e ON e.firm_id = w.firm_id AND e.engagement_id = w.engagement_id
+      JOIN billing.engagement_version v
+        ON v.firm_id = w.firm_id AND v.engagement_version_id = w.engagement_version_id
      WHERE w.state = 'approved' AND w.billable
        AND NOT EXISTS (SELECT FROM billing.invoice_line_wip lw
                          JOIN billing.invoice i ON i.firm_id = lw.firm_id AND i.invoice_id = lw.invoice_id
@@ -746,9 +747,9 @@ WITH unbilled AS (
            u.description, u.amount,
            CASE WHEN rc.period_start IS NOT NULL
                     THEN format('recurring fee for %s to %s under version %s', rc.period_start,
-                                rc.period_end, u.engagement_version_id)
+                                rc.period_end, u.version_number)
                 WHEN u.kind = 'expense' THEN 'approved pass-through expense, marked up per the terms'
-                ELSE format('approved %s WIP under version %s', u.kind, u.engagement_version_id) END
+                ELSE format('approved %s WIP under version %s', u.kind, u.version_number) END
                AS reason
       FROM unbilled u
       LEFT JOIN billing.recurring_charge rc
@@ -758,8 +759,8 @@ WITH unbilled AS (
     -- Time beyond the scope of a fixed fee plus hourly.
     SELECT u.firm_id, u.client_id, u.engagement_id, u.billing_model, 'overage',
            u.wip_entry_id, NULL, u.engagement_version_id, u.description, s.overage_amount,
-           format('%s minutes beyond the %s hours the fixed fee covers', s.overage_minutes,
-                  s.scope_minutes / 60.0)
+           format('%s minutes beyond the %s hours the fixed fee covers under version %s',
+                  s.overage_minutes, round(s.scope_minutes / 60.0, 2), u.version_number)
       FROM unbilled u
       JOIN billing.wip_scope_usage s ON s.firm_id = u.firm_id AND s.wip_entry_id = u.wip_entry_id
      WHERE u.kind = 'time' AND u.billing_model = 'fixed_fee_plus_hourly'
