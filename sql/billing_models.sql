@@ -165,6 +165,11 @@ SELECT billing.retainer_draw(501, 5305, '800.00 USD', 5901, '2026-03-01') > 0 AS
 SELECT billing.retainer_draw(501, 5305, '100.00 USD', 5901, '2026-04-01') > 0 AS drew;    -- 1100.00
 SELECT pg_temp.fails($$SELECT billing.retainer_draw(501, 5305, '1400.00 USD', 5901, '2026-05-01')$$);
 SELECT pg_temp.fails($$SELECT billing.retainer_draw(501, 5305, '10.00 EUR', 5901, '2026-05-01')$$);
+-- Under REPEATABLE READ a draw could not see a concurrent one: refused.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.fails($$SELECT billing.retainer_draw(501, 5305, '10.00 USD', 5901, '2026-05-01')$$);
+SELECT pg_temp.fails($$SELECT pg_temp.time_entry(50099, 5301, 5501, 5003, '2026-03-13', 6)$$);
+ROLLBACK;
 SELECT billing.retainer_draw(501, 5305, '1300.00 USD', 5901, '2026-05-01') > 0 AS drew;   -- -200.00
 SELECT billing.retainer_balance(501, 5305);
 SELECT billing.retainer_deposit(501, 5305, '5000.00 USD', 5702, '2026-06-01') > 0 AS deposited; -- 4800.00

@@ -113,6 +113,12 @@ DECLARE
     cap billing.amount;
     consumed_before bigint;
 BEGIN
+    IF current_setting('transaction_isolation') = 'repeatable read' THEN
+        RAISE EXCEPTION 'budget caps cannot be checked under REPEATABLE READ'
+            USING ERRCODE = '0A000',
+                  DETAIL = 'Under REPEATABLE READ the check would read a snapshot taken before concurrent entries committed.',
+                  HINT = 'Use READ COMMITTED (the default) or SERIALIZABLE.';
+    END IF;
     -- Entries of one capped engagement are checked one at a time, so two
     -- sessions cannot both fit under the cap.
     PERFORM FROM billing.engagement x
@@ -382,6 +388,12 @@ BEGIN
     IF TG_WHEN <> 'BEFORE' OR TG_LEVEL <> 'ROW' OR TG_OP <> 'INSERT' THEN
         RAISE EXCEPTION 'billing.retainer_entry_guard() must fire BEFORE INSERT FOR EACH ROW'
             USING ERRCODE = '39P01';
+    END IF;
+    IF current_setting('transaction_isolation') = 'repeatable read' THEN
+        RAISE EXCEPTION 'retainer entries cannot be checked under REPEATABLE READ'
+            USING ERRCODE = '0A000',
+                  DETAIL = 'Under REPEATABLE READ the check would read a snapshot taken before concurrent entries committed.',
+                  HINT = 'Use READ COMMITTED (the default) or SERIALIZABLE.';
     END IF;
     -- The engagement row is the retainer's lock: entries of one retainer
     -- are checked one at a time.
