@@ -64,7 +64,7 @@ typedef struct RatingRate
 {
 	int64		rate_id;
 	int64		staff_id;		/* 0 for a level's rate */
-	Oid			level;			/* pg_enum oid; InvalidOid for a person's */
+	Oid			level;			/* pg_enum oid; invalid for a person */
 	DateADT		from;			/* first day covered */
 	DateADT		until;			/* first day no longer covered */
 	int64		units;			/* hourly rate in minor units */
@@ -160,6 +160,45 @@ static const char *const wip_column_names[WIP_N_COLUMNS] = {
 
 static Oid	wip_relid = InvalidOid;
 static int	wip_column[WIP_N_COLUMNS];
+
+/*
+ * The queries that fill the cache.  They run with the caller's search_path,
+ * so every name and operator is qualified.
+ */
+#define PERIOD_COLUMNS \
+	" COALESCE(pg_catalog.lower(effective), '-infinity'::pg_catalog.date)," \
+	" COALESCE(pg_catalog.upper(effective), 'infinity'::pg_catalog.date)"
+
+static const char versions_query[] =
+"SELECT engagement_version_id," PERIOD_COLUMNS ","
+" rate_card_id, currency, increment_minutes, time_rounding,"
+" minimum_minutes, non_billable_work_types,"
+" (expense_markup_percent OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
+" expense_markup_percent, budget_cap IS NOT NULL"
+" FROM billing.engagement_version"
+" WHERE firm_id OPERATOR(pg_catalog.=) $1"
+" AND engagement_id OPERATOR(pg_catalog.=) $2"
+" AND state OPERATOR(pg_catalog.=) 'approved'";
+
+static const char overrides_query[] =
+"SELECT engagement_rate_id, staff_id, level," PERIOD_COLUMNS ", hourly_rate"
+" FROM billing.engagement_rate"
+" WHERE firm_id OPERATOR(pg_catalog.=) $1"
+" AND engagement_id OPERATOR(pg_catalog.=) $2";
+
+static const char card_query[] =
+"SELECT rate_id, staff_id, level," PERIOD_COLUMNS ", hourly_rate"
+" FROM billing.rate"
+" WHERE firm_id OPERATOR(pg_catalog.=) $1"
+" AND rate_card_id OPERATOR(pg_catalog.=) $2";
+
+static const char staff_query[] =
+"SELECT level FROM billing.staff"
+" WHERE firm_id OPERATOR(pg_catalog.=) $1"
+" AND staff_id OPERATOR(pg_catalog.=) $2";
+
+static const char budget_query[] =
+"SELECT billing.budget_check($1, $2, $3, $4, $5)";
 
 /* Plans kept for the life of the backend; the plan cache revalidates them. */
 static SPIPlanPtr versions_plan = NULL;
@@ -373,19 +412,7 @@ rating_engagement(int64 firm_id, int64 engagement_id)
 	args[0] = Int64GetDatum(firm_id);
 	args[1] = Int64GetDatum(engagement_id);
 
-	rating_prepare_plan(&versions_plan,
-						"SELECT engagement_version_id,"
-						" COALESCE(pg_catalog.lower(effective), '-infinity'::pg_catalog.date),"
-						" COALESCE(pg_catalog.upper(effective), 'infinity'::pg_catalog.date),"
-						" rate_card_id, currency, increment_minutes, time_rounding,"
-						" minimum_minutes, non_billable_work_types,"
-						" (expense_markup_percent OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
-						" expense_markup_percent, budget_cap IS NOT NULL"
-						" FROM billing.engagement_version"
-						" WHERE firm_id OPERATOR(pg_catalog.=) $1"
-						" AND engagement_id OPERATOR(pg_catalog.=) $2"
-						" AND state OPERATOR(pg_catalog.=) 'approved'",
-						2, argtypes);
+	rating_prepare_plan(&versions_plan, versions_query, 2, argtypes);
 	if (SPI_execute_plan(versions_plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the versions of engagement " INT64_FORMAT,
 			 engagement_id);
@@ -407,7 +434,8 @@ rating_engagement(int64 firm_id, int64 engagement_id)
 			v->from = DatumGetDateADT(rating_spi_value(i, 2, &isnull));
 			v->until = DatumGetDateADT(rating_spi_value(i, 3, &isnull));
 			v->rate_card_id = rating_spi_int64(i, 4);
-			v->currency = rating_currency_of_char(rating_spi_value(i, 5, &isnull));
+			d = rating_spi_value(i, 5, &isnull);
+			v->currency = rating_currency_of_char(d);
 			v->increment = DatumGetInt32(rating_spi_value(i, 6, &isnull));
 			rounding = TextDatumGetCString(rating_spi_value(i, 7, &isnull));
 			v->rounding = rounding[0];
@@ -435,16 +463,9 @@ rating_engagement(int64 firm_id, int64 engagement_id)
 		}
 		MemoryContextSwitchTo(old);
 
-		rating_prepare_plan(&overrides_plan,
-							"SELECT engagement_rate_id, staff_id, level,"
-							" COALESCE(pg_catalog.lower(effective), '-infinity'::pg_catalog.date),"
-							" COALESCE(pg_catalog.upper(effective), 'infinity'::pg_catalog.date),"
-							" hourly_rate"
-							" FROM billing.engagement_rate"
-							" WHERE firm_id OPERATOR(pg_catalog.=) $1"
-							" AND engagement_id OPERATOR(pg_catalog.=) $2",
-							2, argtypes);
-		if (SPI_execute_plan(overrides_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		rating_prepare_plan(&overrides_plan, overrides_query, 2, argtypes);
+		if (SPI_execute_plan(overrides_plan, args, NULL, true, 0) !=
+			SPI_OK_SELECT)
 			elog(ERROR, "could not read the rates of engagement " INT64_FORMAT,
 				 engagement_id);
 
@@ -477,15 +498,7 @@ rating_card(int64 firm_id, int64 rate_card_id)
 	rating_need_spi();
 	args[0] = Int64GetDatum(firm_id);
 	args[1] = Int64GetDatum(rate_card_id);
-	rating_prepare_plan(&card_plan,
-						"SELECT rate_id, staff_id, level,"
-						" COALESCE(pg_catalog.lower(effective), '-infinity'::pg_catalog.date),"
-						" COALESCE(pg_catalog.upper(effective), 'infinity'::pg_catalog.date),"
-						" hourly_rate"
-						" FROM billing.rate"
-						" WHERE firm_id OPERATOR(pg_catalog.=) $1"
-						" AND rate_card_id OPERATOR(pg_catalog.=) $2",
-						2, argtypes);
+	rating_prepare_plan(&card_plan, card_query, 2, argtypes);
 	if (SPI_execute_plan(card_plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read rate card " INT64_FORMAT, rate_card_id);
 	rates = rating_copy_rates(&n);
@@ -516,11 +529,7 @@ rating_staff_level(int64 firm_id, int64 staff_id)
 	rating_need_spi();
 	args[0] = Int64GetDatum(firm_id);
 	args[1] = Int64GetDatum(staff_id);
-	rating_prepare_plan(&staff_plan,
-						"SELECT level FROM billing.staff"
-						" WHERE firm_id OPERATOR(pg_catalog.=) $1"
-						" AND staff_id OPERATOR(pg_catalog.=) $2",
-						2, argtypes);
+	rating_prepare_plan(&staff_plan, staff_query, 2, argtypes);
 	if (SPI_execute_plan(staff_plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read staff member " INT64_FORMAT, staff_id);
 	if (SPI_processed == 0)
@@ -629,6 +638,14 @@ rating_text_is(Datum d, const char *s)
 	return len == strlen(s) && memcmp(VARDATA_ANY(t), s, len) == 0;
 }
 
+/* rating_day: a date as text, for messages. */
+static char *
+rating_day(DateADT day)
+{
+	return DatumGetCString(DirectFunctionCall1(date_out,
+											   DateADTGetDatum(day)));
+}
+
 /* rating_columns: find the columns of billing.wip_entry in rel. */
 static void
 rating_columns(Relation rel)
@@ -668,6 +685,13 @@ rating_same(TupleDesc tupdesc, int col, Datum *a, bool *an, Datum *b,
 	if (an[i] || bn[i])
 		return an[i] == bn[i];
 	return datumIsEqual(a[i], b[i], att->attbyval, att->attlen);
+}
+
+/* rating_column_text: a text column of a deformed row, as a C string. */
+static char *
+rating_column_text(Datum *values, int col)
+{
+	return TextDatumGetCString(values[wip_column[col]]);
 }
 
 /* A state in which an entry is billed or closed, and frozen. */
@@ -756,8 +780,10 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 #define COL(c)		values[wip_column[c]]
 #define ISNULL(c)	nulls[wip_column[c]]
 #define SET(c, d)	(values[wip_column[c]] = (d), nulls[wip_column[c]] = false)
-#define SETNULL(c)	(values[wip_column[c]] = (Datum) 0, nulls[wip_column[c]] = true)
-#define SAME(c)		rating_same(tupdesc, c, values, nulls, old_values, old_nulls)
+#define SETNULL(c)	\
+	(values[wip_column[c]] = (Datum) 0, nulls[wip_column[c]] = true)
+#define SAME(c)		\
+	rating_same(tupdesc, c, values, nulls, old_values, old_nulls)
 
 	/* Rows whose keys are missing fail on their NOT NULL constraints. */
 	if (ISNULL(WIP_FIRM_ID) || ISNULL(WIP_ENGAGEMENT_ID) ||
@@ -793,7 +819,7 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_BILLING_RECORD_FROZEN),
 					 errmsg("WIP entry " INT64_FORMAT " is %s and its pricing cannot change",
 							DatumGetInt64(COL(WIP_ENTRY_ID)),
-							TextDatumGetCString(old_values[wip_column[WIP_STATE]])),
+							rating_column_text(old_values, WIP_STATE)),
 					 errhint("Correct a billed entry with an adjustment or a credit note.")));
 		if (rerate)
 		{
@@ -841,8 +867,7 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_BILLING_NO_GOVERNING_VERSION),
 				 errmsg("no approved version of the terms of engagement " INT64_FORMAT " covers %s",
 						engagement_id,
-						DatumGetCString(DirectFunctionCall1(date_out,
-															DateADTGetDatum(day)))),
+						rating_day(day)),
 				 errdetail("Work is priced by the engagement version in force on the day it was done."),
 				 errhint("Approve terms for that date through a change order (billing.propose_change_order), or record the work on a day the terms cover.")));
 	version_id = version->version_id;
@@ -853,8 +878,7 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_BILLING_PRICING_MISMATCH),
 				 errmsg("WIP entry names engagement version " INT64_FORMAT " but version " INT64_FORMAT " governs %s",
 						DatumGetInt64(COL(WIP_VERSION_ID)), version_id,
-						DatumGetCString(DirectFunctionCall1(date_out,
-															DateADTGetDatum(day)))),
+						rating_day(day)),
 				 errhint("Leave engagement_version_id empty and billing fills it in.")));
 	SET(WIP_VERSION_ID, Int64GetDatum(version_id));
 
@@ -900,8 +924,7 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_BILLING_NO_RATE),
 					 errmsg("no rate covers staff member " INT64_FORMAT " on %s under engagement version " INT64_FORMAT,
 							DatumGetInt64(COL(WIP_STAFF_ID)),
-							DatumGetCString(DirectFunctionCall1(date_out,
-																DateADTGetDatum(day))),
+							rating_day(day),
 							version_id),
 					 errdetail("Rates are looked up for the person, then their level, first among the engagement's own rates, then on the version's rate card."),
 					 errhint("Add a rate for the person or their level to the rate card, or an engagement rate.")));
@@ -929,9 +952,10 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 		Amount	   *price;
 		int64		milli;
 		Datum		thousand;
+		Datum		product;
 
 		if (ISNULL(WIP_QUANTITY) || ISNULL(WIP_UNIT_PRICE))
-			goto done;			/* fails wip_entry_flat_task_has_quantity_and_price */
+			goto done;			/* fails its CHECK constraint */
 		price = DatumGetAmountP(COL(WIP_UNIT_PRICE));
 		rating_check_currency(price->currency, currency, "unit price",
 							  version_id);
@@ -940,10 +964,10 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 #else
 		thousand = DirectFunctionCall1(int8_numeric, Int64GetDatum(1000));
 #endif
-		milli = DatumGetInt64(DirectFunctionCall1(numeric_int8,
-												  DirectFunctionCall2(numeric_mul,
-																	  COL(WIP_QUANTITY),
-																	  thousand)));
+		/* quantity is numeric(12,3): times 1000 it is a whole number */
+		product = DirectFunctionCall2(numeric_mul, COL(WIP_QUANTITY),
+									  thousand);
+		milli = DatumGetInt64(DirectFunctionCall1(numeric_int8, product));
 		amount_units = rating_divide((int128) price->units * milli, 1000);
 		SETNULL(WIP_RATE_ID);
 		SETNULL(WIP_ENGAGEMENT_RATE_ID);
@@ -982,7 +1006,9 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 		 (is_update && rating_text_is(COL(WIP_STATE), "approved")));
 	if (check_budget)
 	{
-		Oid			argtypes[5] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
+		Oid			argtypes[5] = {
+			INT8OID, INT8OID, INT8OID, INT8OID, INT8OID
+		};
 		Datum		args[5];
 		bool		isnull;
 
@@ -993,11 +1019,9 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 		args[2] = Int64GetDatum(version_id);
 		args[3] = Int64GetDatum(entry_id);
 		args[4] = Int64GetDatum(amount_units);
-		rating_prepare_plan(&budget_plan,
-							"SELECT billing.budget_check($1, $2, $3, $4, $5)",
-							5, argtypes);
-		if (SPI_execute_plan(budget_plan, args, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
+		rating_prepare_plan(&budget_plan, budget_query, 5, argtypes);
+		if (SPI_execute_plan(budget_plan, args, NULL, false, 1) !=
+			SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "billing.budget_check did not answer");
 		if (DatumGetBool(rating_spi_value(0, 1, &isnull)) && !isnull)
 		{
