@@ -19,10 +19,16 @@ INSERT INTO billing.staff (firm_id, full_name, level, is_billing_admin)
 VALUES (:firm, 'Paula Partner', 'partner', true)
 RETURNING staff_id AS partner \gset
 
--- Every table of the extension with firm_id is under audit.
-SELECT tgrelid::regclass AS audited_table
-  FROM pg_trigger WHERE tgfoid = 'billing.audit_trigger'::regproc
+-- Every table of the extension with firm_id is under audit, except the log.
+SELECT c.oid::regclass AS not_audited
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+ WHERE c.relnamespace = 'billing'::regnamespace AND c.relkind IN ('r', 'p')
+   AND a.attname = 'firm_id' AND NOT a.attisdropped
+   AND NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid
+                      AND t.tgfoid = 'billing.audit_trigger'::regproc)
  ORDER BY 1::text;
+SELECT count(*) >= 3 AS several_audited
+  FROM pg_trigger WHERE tgfoid = 'billing.audit_trigger'::regproc;
 
 -- An INSERT records the key and a digest of the row, not the row.
 INSERT INTO billing.service_line (firm_id, code, name)

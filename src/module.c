@@ -17,5 +17,6 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	billing_rating_init();
 	billing_audit_init();
 }
