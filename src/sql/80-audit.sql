@@ -205,6 +205,7 @@ CREATE FUNCTION billing.terms_changes(
         row_key text,
         old_values jsonb,
         new_values jsonb,
+        row_now jsonb,
         staff_id bigint,
         staff_name text,
         current_role_name text,
@@ -213,20 +214,57 @@ CREATE FUNCTION billing.terms_changes(
     LANGUAGE sql
     STABLE PARALLEL SAFE
     AS $$
+    WITH l AS (
+        SELECT l.*,
+               pg_catalog.split_part(pg_catalog.btrim(l.row_key, '()'), ',', 2) AS id_text
+          FROM billing.audit_log l
+         WHERE l.table_name OPERATOR(pg_catalog.=) ANY (ARRAY['billing.rate',
+                   'billing.rate_card', 'billing.engagement_rate',
+                   'billing.adjustment', 'billing.engagement_version'])
+           AND l.statement_time OPERATOR(pg_catalog.>=) $1
+           AND l.statement_time OPERATOR(pg_catalog.<) $2
+           AND ($3 IS NULL OR (l.firm_id OPERATOR(pg_catalog.=) $3))
+    )
     SELECT l.firm_id, l.seq, l.statement_time, l.table_name, l.operation,
-           l.row_key, l.old_values, l.new_values, l.staff_id, s.full_name,
-           l.current_role_name, l.reason_code, l.reason
-      FROM billing.audit_log l
+           l.row_key, l.old_values, l.new_values, n.row_now, l.staff_id,
+           s.full_name, l.current_role_name,
+           coalesce(l.reason_code, n.row_now OPERATOR(pg_catalog.->>) 'reason_code',
+                    l.old_values OPERATOR(pg_catalog.->>) 'reason_code'),
+           coalesce(l.reason, n.row_now OPERATOR(pg_catalog.->>) 'reason',
+                    n.row_now OPERATOR(pg_catalog.->>) 'change_reason',
+                    l.old_values OPERATOR(pg_catalog.->>) 'reason',
+                    l.old_values OPERATOR(pg_catalog.->>) 'change_reason')
+      FROM l
+      LEFT JOIN LATERAL (
+            SELECT pg_catalog.to_jsonb(x) AS row_now FROM billing.rate x
+             WHERE l.table_name OPERATOR(pg_catalog.=) 'billing.rate'
+               AND x.firm_id OPERATOR(pg_catalog.=) l.firm_id
+               AND x.rate_id::pg_catalog.text OPERATOR(pg_catalog.=) l.id_text
+            UNION ALL
+            SELECT pg_catalog.to_jsonb(x) FROM billing.rate_card x
+             WHERE l.table_name OPERATOR(pg_catalog.=) 'billing.rate_card'
+               AND x.firm_id OPERATOR(pg_catalog.=) l.firm_id
+               AND x.rate_card_id::pg_catalog.text OPERATOR(pg_catalog.=) l.id_text
+            UNION ALL
+            SELECT pg_catalog.to_jsonb(x) FROM billing.engagement_rate x
+             WHERE l.table_name OPERATOR(pg_catalog.=) 'billing.engagement_rate'
+               AND x.firm_id OPERATOR(pg_catalog.=) l.firm_id
+               AND x.engagement_rate_id::pg_catalog.text OPERATOR(pg_catalog.=) l.id_text
+            UNION ALL
+            SELECT pg_catalog.to_jsonb(x) FROM billing.adjustment x
+             WHERE l.table_name OPERATOR(pg_catalog.=) 'billing.adjustment'
+               AND x.firm_id OPERATOR(pg_catalog.=) l.firm_id
+               AND x.adjustment_id::pg_catalog.text OPERATOR(pg_catalog.=) l.id_text
+            UNION ALL
+            SELECT pg_catalog.to_jsonb(x) FROM billing.engagement_version x
+             WHERE l.table_name OPERATOR(pg_catalog.=) 'billing.engagement_version'
+               AND x.firm_id OPERATOR(pg_catalog.=) l.firm_id
+               AND x.engagement_version_id::pg_catalog.text OPERATOR(pg_catalog.=) l.id_text
+      ) n ON true
       LEFT JOIN billing.staff s
              ON s.firm_id OPERATOR(pg_catalog.=) l.firm_id
             AND s.staff_id OPERATOR(pg_catalog.=) l.staff_id
-     WHERE l.table_name OPERATOR(pg_catalog.=) ANY (ARRAY['billing.rate',
-               'billing.rate_card', 'billing.adjustment',
-               'billing.engagement_version'])
-       AND l.statement_time OPERATOR(pg_catalog.>=) $1
-       AND l.statement_time OPERATOR(pg_catalog.<) $2
-       AND ($3 IS NULL OR (l.firm_id OPERATOR(pg_catalog.=) $3))
      ORDER BY l.firm_id, l.seq
 $$;
 COMMENT ON FUNCTION billing.terms_changes(timestamptz, timestamptz, bigint) IS
-    'Every change to rates, rate cards, adjustments (write-ups, write-downs, discounts) and engagement terms in [period_from, period_to), with who made it and why.';
+    'Every change to rates, rate cards, engagement rates, adjustments (write-ups, write-downs, discounts, write-offs) and engagement terms (versions) in [period_from, period_to), with the row as it is now, who made the change and why (the reason given with the change, else the row''s own reason).';
