@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/audit.sh: what the audit trail costs, side by side in one run.
 #
-#   1. single-row INSERTs of WIP entries (pgbench, prepared, 1 and 2
-#      clients of one firm): bare table, billing.audit_trigger, and the
-#      PL/pgSQL trail of bench/audit_plpgsql.sql;
+#   1. single-row INSERTs of WIP entries (pgbench, prepared): 1 client,
+#      2 clients of one firm, 2 clients of a firm each; bare table,
+#      billing.audit_trigger, and the PL/pgSQL trail of
+#      bench/audit_plpgsql.sql;
 #   2. one 200,000-row INSERT ... SELECT, bare and with billing's trail;
 #      the PL/pgSQL trail rewrites its head row once per record, which is
 #      quadratic in a transaction, so it is measured on 20,000 rows against
@@ -64,13 +65,16 @@ insert_select() {
 }
 
 # --- 1. single-row inserts
+# tps TABLE CLIENTS FIRMS: throughput of single-row inserts, the clients
+# writing one firm, or each its own.
 tps() {
-	local table=$1 clients=$2 script
+	local table=$1 clients=$2 firm=1 script
+	[ "$3" = each ] && firm=':client_id + 1'
 	script=$(mktemp)
 	cat >"$script" <<EOF
 \\set s random(1, 50)
 INSERT INTO $table (firm_id, staff_id, work_date, hours, rate, narrative)
-VALUES (1, :s, '2026-03-02', 1.25, 120, 'prepared workpapers');
+VALUES ($firm, :s, '2026-03-02', 1.25, 120, 'prepared workpapers');
 EOF
 	pgbench -n -M prepared -c "$clients" -j "$clients" -T "$secs" -f "$script" "$db" 2>/dev/null |
 		sed -n 's/^tps = \([0-9]*\).*/\1/p'
@@ -78,21 +82,25 @@ EOF
 }
 # Warm up both tables once, then alternate bare and billing three times and
 # take the medians: the machine is shared, and one run is not a measure.
-for clients in 1 2; do
+for config in "1 one" "2 one" "2 each"; do
 	want single || break
+	set -- $config
+	clients=$1 firms=$2
 	q -c CHECKPOINT
-	tps wip_bare $clients >/dev/null
-	tps wip_c $clients >/dev/null
+	tps wip_bare $clients $firms >/dev/null
+	tps wip_c $clients $firms >/dev/null
 	b=() c=()
 	for i in 1 2 3; do
-		b+=("$(tps wip_bare $clients)")
-		c+=("$(tps wip_c $clients)")
+		b+=("$(tps wip_bare $clients $firms)")
+		c+=("$(tps wip_c $clients $firms)")
 	done
-	pl=$(tps wip_pl $clients)
+	pl=$(tps wip_pl $clients $firms)
 	mb=$(median3 "${b[@]}")
 	mc=$(median3 "${c[@]}")
 	r=$(ratio "$mc" "$mb")
-	echo "single-row INSERT, $clients client(s): billing trail / bare = ${r}x the throughput (target >= 0.75x, $(verdict "$r" 0.75 min)); medians bare $mb tps, billing $mc tps (runs: bare ${b[*]}; billing ${c[*]}); PL/pgSQL chain $pl tps ($(ratio "$pl" "$mb")x)"
+	what="$clients client(s)"
+	[ "$clients" = 2 ] && { [ "$firms" = one ] && what="2 clients, one firm" || what="2 clients, a firm each"; }
+	echo "single-row INSERT, $what: billing trail / bare = ${r}x the throughput (target >= 0.75x, $(verdict "$r" 0.75 min)); medians bare $mb tps, billing $mc tps (runs: bare ${b[*]}; billing ${c[*]}); PL/pgSQL chain $pl tps ($(ratio "$pl" "$mb")x)"
 done
 
 # --- 2. bulk insert

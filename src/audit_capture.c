@@ -439,21 +439,39 @@ keep_string(const char *s)
 	return s == NULL ? NULL : MemoryContextStrdup(audit_context, s);
 }
 
-/* Who and why now; the previous record's when nothing changed. */
+/*
+ * Who and why now; the previous record's when nothing changed.  Settings
+ * change only between commands, so within one command (all the rows of a
+ * bulk statement) the previous answer is reused without reading them.
+ */
+static CommandId last_who_command = InvalidCommandId;
+
 static AuditWho *
 capture_who(void)
 {
 	Oid			session_user = GetSessionUserId();
 	Oid			current_user = GetUserId();
 	TimestampTz ts = GetCurrentStatementStartTimestamp();
-	const char *staff = setting("billing.staff_id");
-	const char *reason_code = setting("billing.reason_code");
-	const char *reason = setting("billing.reason");
+	CommandId	command = GetCurrentCommandId(false);
+	const char *staff;
+	const char *reason_code;
+	const char *reason;
 	const char *app = application_name;
 	AuditWho   *w;
 
+	if (last_who != NULL &&
+		last_who_command == command &&
+		last_who->session_user == session_user &&
+		last_who->current_user == current_user &&
+		last_who->statement_time == ts)
+		return last_who;
+
+	staff = setting("billing.staff_id");
+	reason_code = setting("billing.reason_code");
+	reason = setting("billing.reason");
 	if (app != NULL && app[0] == '\0')
 		app = NULL;
+	last_who_command = command;
 	if (last_who != NULL &&
 		last_who->session_user == session_user &&
 		last_who->current_user == current_user &&

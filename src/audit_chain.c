@@ -119,11 +119,20 @@ void
 audit_hash_values(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
 				  bool *isnull, uint8 *out)
 {
-	StringInfoData buf;
+	static StringInfoData buf;
+	static bool buf_ready = false;
 	char		num[MAXINT8LEN + 1];
 	int			a;
 
-	initStringInfo(&buf);
+	if (!buf_ready)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&buf);
+		MemoryContextSwitchTo(old);
+		buf_ready = true;
+	}
+	resetStringInfo(&buf);
 	for (a = 1; a < Anum_audit_hash; a++)
 	{
 		Datum		v = values[a - 1];
@@ -179,7 +188,6 @@ audit_hash_values(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
 		pg_cryptohash_update(ctx, (uint8 *) buf.data, buf.len) < 0 ||
 		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
 		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-	pfree(buf.data);
 }
 
 static void
@@ -324,6 +332,13 @@ typedef struct FlushState
 	Relation	staff;			/* billing.staff, when it can be searched */
 	Relation	staff_index;	/* its unique index on (firm_id, role_name) */
 	AttrNumber	staff_id_attnum;
+	const char *table_name;		/* the table the datum below is for */
+	Datum		table_name_datum;
+	AuditWho   *texts_who;		/* the who the datums below are for */
+	Datum		application_name;
+	Datum		reason_code;
+	Datum		reason;
+	Datum		operations[3];	/* INSERT, UPDATE, DELETE */
 } FlushState;
 
 static Datum
@@ -546,6 +561,7 @@ audit_chain_flush(void)
 	FlushState	fs;
 	Datum		xid;
 	pg_cryptohash_ctx *ctx;
+	bool		ignored;
 
 	audit_chain_flushed = true;
 	if (n == 0)
@@ -593,6 +609,9 @@ audit_chain_flush(void)
 									  "billing audit batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	memset(&fs, 0, sizeof(fs));
+	fs.operations[0] = CStringGetTextDatum(operation_name('I'));
+	fs.operations[1] = CStringGetTextDatum(operation_name('U'));
+	fs.operations[2] = CStringGetTextDatum(operation_name('D'));
 	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	ctx = audit_transaction_hasher();
 
@@ -627,9 +646,17 @@ audit_chain_flush(void)
 			old = MemoryContextSwitchTo(batch_cxt);
 			v[Anum_audit_firm_id - 1] = Int64GetDatum(firm);
 			v[Anum_audit_seq - 1] = Int64GetDatum(++seq);
-			v[Anum_audit_table_name - 1] = CStringGetTextDatum(r->table_name);
-			v[Anum_audit_operation - 1] =
-				CStringGetTextDatum(operation_name(r->operation));
+			/* kept across batches, so made outside batch_cxt */
+			if (fs.table_name != r->table_name)
+			{
+				MemoryContextSwitchTo(old);
+				fs.table_name = r->table_name;
+				fs.table_name_datum = CStringGetTextDatum(r->table_name);
+				MemoryContextSwitchTo(batch_cxt);
+			}
+			v[Anum_audit_table_name - 1] = fs.table_name_datum;
+			v[Anum_audit_operation - 1] = fs.operations[r->operation == 'I' ? 0 :
+														r->operation == 'U' ? 1 : 2];
 			v[Anum_audit_row_key - 1] =
 				text_or_null(r->row_key, &nul[Anum_audit_row_key - 1]);
 			if (r->has_digest)
@@ -653,14 +680,23 @@ audit_chain_flush(void)
 			v[Anum_audit_current_role_name - 1] = fs.current_role_name;
 			v[Anum_audit_staff_id - 1] = Int64GetDatum(fs.staff_id);
 			nul[Anum_audit_staff_id - 1] = fs.staff_isnull;
-			v[Anum_audit_application_name - 1] =
-				text_or_null(r->who->application_name,
-							 &nul[Anum_audit_application_name - 1]);
-			v[Anum_audit_reason_code - 1] =
-				text_or_null(r->who->reason_code,
-							 &nul[Anum_audit_reason_code - 1]);
-			v[Anum_audit_reason - 1] =
-				text_or_null(r->who->reason, &nul[Anum_audit_reason - 1]);
+			if (fs.texts_who != r->who)
+			{
+				MemoryContextSwitchTo(old);
+				fs.texts_who = r->who;
+				fs.application_name = text_or_null(r->who->application_name,
+												   &ignored);
+				fs.reason_code = text_or_null(r->who->reason_code, &ignored);
+				fs.reason = text_or_null(r->who->reason, &ignored);
+				MemoryContextSwitchTo(batch_cxt);
+			}
+			v[Anum_audit_application_name - 1] = fs.application_name;
+			nul[Anum_audit_application_name - 1] =
+				(r->who->application_name == NULL);
+			v[Anum_audit_reason_code - 1] = fs.reason_code;
+			nul[Anum_audit_reason_code - 1] = (r->who->reason_code == NULL);
+			v[Anum_audit_reason - 1] = fs.reason;
+			nul[Anum_audit_reason - 1] = (r->who->reason == NULL);
 			if (has_prev)
 			{
 				bytea	   *p = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
