@@ -12,7 +12,7 @@ CREATE TABLE billing.firm (
     firm_id         bigint NOT NULL DEFAULT nextval('billing.firm_id_seq'),
     name            text NOT NULL CHECK (btrim(name) <> ''),
     legal_name      text,
-    base_currency   char(3) NOT NULL,
+    base_currency   char(3) NOT NULL REFERENCES billing.currency,
     time_zone       text NOT NULL DEFAULT 'UTC',
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (firm_id)
@@ -80,11 +80,3 @@ COMMENT ON COLUMN billing.service_line.firm_id IS 'The firm offering the service
 COMMENT ON COLUMN billing.service_line.service_line_id IS 'Identifies the service line.';
 COMMENT ON COLUMN billing.service_line.code IS 'Short lowercase code, unique in the firm (tax, audit, ...).';
 COMMENT ON COLUMN billing.service_line.name IS 'Name shown on reports.';
-
--- pg_dump keeps the rows of extension tables only when told to.
-SELECT pg_catalog.pg_extension_config_dump('billing.firm', '');
-SELECT pg_catalog.pg_extension_config_dump('billing.firm_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('billing.staff', '');
-SELECT pg_catalog.pg_extension_config_dump('billing.staff_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('billing.service_line', '');
-SELECT pg_catalog.pg_extension_config_dump('billing.service_line_id_seq', '');

@@ -26,6 +26,7 @@ install_dependencies() {
 		echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null &&
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
 			--no-install-recommends $missing >/dev/null
 }
 
