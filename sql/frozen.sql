@@ -111,13 +111,26 @@ TRUNCATE public.regress_bill CASCADE;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
--- The superuser, even with triggers set to replica mode, is refused too.
+-- The superuser, even with triggers set to replica mode, is refused too;
+-- only adding rows (a restore) is let through in replica mode.
 SET session_replication_role = replica;
 UPDATE public.regress_bill_line_wip SET amount_taken = 0 WHERE wip_entry_id = 500;
 \echo :LAST_ERROR_SQLSTATE
 DELETE FROM public.regress_bill WHERE regress_bill_id = 1;
 \echo :LAST_ERROR_SQLSTATE
+UPDATE public.regress_bill SET total = 1 WHERE regress_bill_id = 1;
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE public.regress_bill_line_wip;
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO public.regress_bill_line_wip VALUES (:firm, 10, 504, 5);
 RESET session_replication_role;
+-- ... and with billing.migration on, the same.
+BEGIN;
+SET LOCAL billing.migration = on;
+INSERT INTO public.regress_bill_line_wip VALUES (:firm, 10, 505, 5);
+DELETE FROM public.regress_bill_line_wip WHERE wip_entry_id = 505;
+\echo :LAST_ERROR_SQLSTATE
+COMMIT;
 
 -- The draft bill's children are still free.
 UPDATE public.regress_bill_line SET narrative = 'Other bill, revised' WHERE regress_bill_line_id = 20;

@@ -105,6 +105,37 @@ INSERT INTO public.regress_doc (firm_id, regress_doc_id, state) VALUES (:firm, 2
 INSERT INTO public.regress_doc (firm_id, regress_doc_id, state) VALUES (:firm, 2, 'lost');
 \echo :LAST_ERROR_SQLSTATE
 
+-- Loading records validated elsewhere: a superuser may turn on
+-- billing.migration, which lets a record start in any state of its workflow
+-- (but not an unknown one) and says so in the history; nobody else may.
+BEGIN;
+SET LOCAL billing.migration = on;
+INSERT INTO public.regress_doc (firm_id, regress_doc_id, state) VALUES (:firm, 9, 'approved');
+INSERT INTO public.regress_doc (firm_id, regress_doc_id, state) VALUES (:firm, 8, 'lost');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN;
+SET LOCAL billing.migration = on;
+INSERT INTO public.regress_doc (firm_id, regress_doc_id, state) VALUES (:firm, 9, 'approved');
+COMMIT;
+SELECT entity_id, from_state, to_state, reason FROM billing.state_history
+ WHERE firm_id = :firm AND entity_id = 9;
+SET ROLE regress_wf_senior;
+SET billing.migration = on;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DELETE FROM public.regress_doc WHERE regress_doc_id = 9;
+
+-- Guards can ask who acts, by the trigger's own rule.
+SET ROLE regress_wf_senior;
+SELECT billing.acting_staff_id(:firm) AS senior;
+RESET ROLE;
+SELECT billing.acting_staff_id(:firm) IS NULL AS superuser_is_nobody;
+BEGIN;
+SELECT set_config('billing.staff_id', :'manager', true) IS NOT NULL AS set;
+SELECT billing.acting_staff_id(:firm) AS manager;
+ROLLBACK;
+
 -- A move the workflow does not list is refused, naming the record, both
 -- states and the allowed next ones.
 UPDATE public.regress_doc SET state = 'approved' WHERE regress_doc_id = 1;

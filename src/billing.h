@@ -13,6 +13,6 @@
 #include "errcodes.h"
 
 /* Called once from _PG_init (module.c) by each mechanism that needs it. */
-extern void workflow_cache_init(void);	/* workflow_cache.c */
+extern void workflow_init(void);	/* workflow_cache.c */
 
 #endif							/* BILLING_H */

@@ -490,6 +490,16 @@ frozen_child(PG_FUNCTION_ARGS)
 	result = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ?
 		td->tg_newtuple : td->tg_trigtuple;
 
+	/*
+	 * Loading rows validated elsewhere: a restore or a replica applying
+	 * changes (session_replication_role = replica), or a migration.  Both
+	 * are for superusers only; changing and deleting stay refused.
+	 */
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) &&
+		(workflow_migration ||
+		 SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA))
+		return PointerGetDatum(result);
+
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		verb = "added to";
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))

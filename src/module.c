@@ -17,5 +17,5 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	workflow_cache_init();
+	workflow_init();
 }

@@ -110,6 +110,7 @@ typedef struct WorkflowGlobals
 } WorkflowGlobals;
 
 /* workflow_cache.c */
+extern bool workflow_migration;
 extern MemoryContext workflow_cache_context(void);
 extern WorkflowGlobals *workflow_globals(void);
 extern WorkflowDef *workflow_def(const char *name);

@@ -40,6 +40,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/catcache.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -100,12 +101,25 @@ workflow_role_callback(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
- * workflow_cache_init: register the invalidation callbacks.  Called once
- * per backend from _PG_init.
+ * billing.migration: while on, records may be created in any state of their
+ * workflow and under frozen parents, so that data already validated
+ * elsewhere (a migration, the demo firm) can be loaded.  Only superusers may
+ * turn it on; moves are judged as always.
+ */
+bool		workflow_migration = false;
+
+/*
+ * workflow_init: define billing.migration and register the invalidation
+ * callbacks.  Called once per backend from _PG_init.
  */
 void
-workflow_cache_init(void)
+workflow_init(void)
 {
+	DefineCustomBoolVariable("billing.migration",
+							 "Lets records be created in any state of their workflow.",
+							 "For loading data validated elsewhere; moves are still judged.",
+							 &workflow_migration, false, PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 	CacheRegisterRelcacheCallback(workflow_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHNAME, workflow_role_callback, (Datum) 0);
 }
