@@ -33,6 +33,7 @@
 #include "workflow.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -75,6 +76,23 @@ typedef struct Actor
 	bool		billing_admin;
 	char	   *role;			/* current role */
 } Actor;
+
+/*
+ * The last actor found, kept across statements and transactions: most
+ * backends act for one person.  It is valid while the cache generation
+ * stays the same (a statement trigger on billing.staff drops the cache when
+ * staff change) and the firm, the role and billing.staff_id are the same.
+ */
+static struct
+{
+	bool		valid;
+	uint64		generation;
+	int64		firm;
+	Oid			userid;
+	char		given[32];
+	Actor		actor;
+	char	   *role_copy;		/* in TopMemoryContext */
+}			last_actor;
 
 /* Why a transition is closed to an actor, if it is. */
 typedef enum Verdict
@@ -225,6 +243,9 @@ staff_lookup(WorkflowGlobals *g, int64 firm, Oid index, AttrNumber keycol,
 	return found;
 }
 
+static void find_actor(WorkflowGlobals *g, int64 firm, const char *given,
+					   Actor *actor);
+
 /*
  * Find who acts for FIRM: billing.staff_id if set, else the staff member
  * whose role_name is the current role.  A staff id that names nobody active
@@ -235,6 +256,39 @@ static void
 resolve_actor(WorkflowGlobals *g, int64 firm, Actor *actor)
 {
 	const char *given = setting("billing.staff_id");
+	Oid			userid = GetUserId();
+	uint64		generation = workflow_cache_generation();
+
+	if (last_actor.valid && last_actor.generation == generation &&
+		last_actor.firm == firm && last_actor.userid == userid &&
+		strcmp(last_actor.given, given ? given : "") == 0)
+	{
+		*actor = last_actor.actor;
+		return;
+	}
+	last_actor.valid = false;
+	find_actor(g, firm, given, actor);
+
+	/* Only short settings are remembered; the role name is kept with it. */
+	if (given == NULL || strlen(given) < sizeof(last_actor.given))
+	{
+		last_actor.actor = *actor;
+		last_actor.actor.role = MemoryContextStrdup(TopMemoryContext,
+													actor->role);
+		if (last_actor.role_copy != NULL)
+			pfree(last_actor.role_copy);
+		last_actor.role_copy = last_actor.actor.role;
+		last_actor.generation = generation;
+		last_actor.firm = firm;
+		last_actor.userid = userid;
+		strlcpy(last_actor.given, given ? given : "", sizeof(last_actor.given));
+		last_actor.valid = true;
+	}
+}
+
+static void
+find_actor(WorkflowGlobals *g, int64 firm, const char *given, Actor *actor)
+{
 	NameData	role;
 
 	memset(actor, 0, sizeof(Actor));
@@ -416,6 +470,36 @@ write_history(WorkflowGlobals *g, WorkflowBinding *b, int64 firm, int64 id,
 #undef SET_HISTORY
 
 	tuple = heap_form_tuple(desc, values, nulls);
+
+	if (g->history_plain)
+	{
+		int			i;
+
+		simple_heap_insert(rel, tuple);
+		for (i = 0; i < g->history_nindexes; i++)
+		{
+			IndexInfo  *info = g->history_index_info[i];
+			Relation	index = index_open(g->history_indexes[i],
+										   RowExclusiveLock);
+			Datum		ivalues[INDEX_MAX_KEYS];
+			bool		inulls[INDEX_MAX_KEYS];
+			int			k;
+
+			for (k = 0; k < info->ii_NumIndexAttrs; k++)
+			{
+				AttrNumber	attnum = info->ii_IndexAttrNumbers[k];
+
+				ivalues[k] = values[attnum - 1];
+				inulls[k] = nulls[attnum - 1];
+			}
+			index_insert(index, ivalues, inulls, &tuple->t_self, rel,
+						 info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, info);
+			index_close(index, NoLock);
+		}
+		table_close(rel, NoLock);
+		return;
+	}
 
 	estate = CreateExecutorState();
 	rri = makeNode(ResultRelInfo);

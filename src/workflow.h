@@ -104,6 +104,10 @@ typedef struct WorkflowGlobals
 	Oid			history_relid;
 	Oid			history_seq;
 	AttrNumber	history_att[HISTORY_NCOLUMNS];
+	bool		history_plain;	/* only plain column indexes, all below */
+	int			history_nindexes;
+	Oid		   *history_indexes;
+	struct IndexInfo **history_index_info;
 	Oid			workflow_trigger_fn;	/* billing.workflow_trigger() */
 	Oid			frozen_row_fn;	/* billing.frozen_row() */
 	Oid			frozen_child_fn;	/* billing.frozen_child() */
@@ -113,6 +117,7 @@ typedef struct WorkflowGlobals
 extern bool workflow_migration;
 extern MemoryContext workflow_cache_context(void);
 extern WorkflowGlobals *workflow_globals(void);
+extern uint64 workflow_cache_generation(void);
 extern WorkflowDef *workflow_def(const char *name);
 extern WorkflowCacheSlot *workflow_cache_slot(Oid tgoid, bool *found);
 extern void workflow_cache_watch(Oid relid);

@@ -29,12 +29,14 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/index.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "executor/spi.h"
+#include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
@@ -53,6 +55,7 @@ static HTAB *definitions = NULL;
 static HTAB *slots = NULL;
 static WorkflowGlobals *globals = NULL;
 static bool cache_stale = false;
+static uint64 cache_generation = 0;
 
 /* Relations whose invalidation makes the cache stale. */
 static Oid *watched = NULL;
@@ -151,6 +154,7 @@ cache_ensure(void)
 	watched = NULL;
 	nwatched = maxwatched = 0;
 	cache_stale = false;
+	cache_generation++;
 
 	cache_cxt = AllocSetContextCreate(CacheMemoryContext,
 									  "billing workflow cache",
@@ -183,6 +187,17 @@ workflow_cache_context(void)
 {
 	cache_ensure();
 	return cache_cxt;
+}
+
+/*
+ * workflow_cache_generation: a number that changes whenever the cache is
+ * dropped; what a caller keeps outside the cache is valid while it stays.
+ */
+uint64
+workflow_cache_generation(void)
+{
+	cache_ensure();
+	return cache_generation;
 }
 
 /*
@@ -280,6 +295,43 @@ static const char *const history_columns[HISTORY_NCOLUMNS] = {
 	"reason_code", "reason"
 };
 
+/*
+ * Note the indexes of billing.state_history.  When each is a plain index on
+ * columns, the workflow trigger fills them itself from the values of the
+ * row; an index on expressions or a partial one sends it through the
+ * executor's general path instead.  Creating or dropping an index
+ * invalidates the table's relcache entry, which drops this cache.
+ */
+static void
+find_history_indexes(WorkflowGlobals *g)
+{
+	Relation	rel = table_open(g->history_relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	int			i = 0;
+
+	g->history_plain = true;
+	g->history_nindexes = list_length(indexes);
+	g->history_indexes = palloc(sizeof(Oid) * Max(g->history_nindexes, 1));
+	g->history_index_info = palloc(sizeof(IndexInfo *) *
+								   Max(g->history_nindexes, 1));
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		IndexInfo  *info = BuildIndexInfo(index);
+
+		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL ||
+			info->ii_ExclusionOps != NULL || !index->rd_index->indimmediate)
+			g->history_plain = false;
+		g->history_indexes[i] = lfirst_oid(lc);
+		g->history_index_info[i] = info;
+		i++;
+		index_close(index, AccessShareLock);
+	}
+	list_free(indexes);
+	table_close(rel, AccessShareLock);
+}
+
 static int
 compare_enum_order(const void *a, const void *b)
 {
@@ -363,6 +415,7 @@ workflow_globals(void)
 	for (i = 0; i < HISTORY_NCOLUMNS; i++)
 		g->history_att[i] = billing_attnum(g->history_relid,
 										   history_columns[i]);
+	find_history_indexes(g);
 	g->workflow_trigger_fn = billing_function("workflow_trigger");
 	g->frozen_row_fn = billing_function("frozen_row");
 	g->frozen_child_fn = billing_function("frozen_child");

@@ -134,7 +134,12 @@ CREATE TABLE billing.state_history (
     PRIMARY KEY (firm_id, state_history_id)
 );
 ALTER SEQUENCE billing.state_history_id_seq OWNED BY billing.state_history.state_history_id;
-CREATE INDEX state_history_entity_idx ON billing.state_history (firm_id, entity, entity_id);
+-- No index by record: every move writes a history row, and a second index
+-- in random order (firm, record) doubled what the trigger costs per move
+-- (doc/performance.md).  The primary key grows at its right edge; reports
+-- over a firm's history read it in order, and billing.state_interval
+-- partitions by record in memory.  doc/limitations.md says how to add the
+-- index where single records are looked up often.
 
 COMMENT ON TABLE billing.state_history IS
     'Every change of state of every record under a workflow: when, who, why. Written by the workflow trigger; append-only.';
@@ -193,6 +198,13 @@ CREATE TRIGGER billing_workflow_catalog_changed
     FOR EACH STATEMENT EXECUTE FUNCTION billing.workflow_catalog_changed();
 CREATE TRIGGER billing_workflow_catalog_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON billing.workflow_transition
+    FOR EACH STATEMENT EXECUTE FUNCTION billing.workflow_catalog_changed();
+
+-- The triggers keep the acting staff member between statements; a change to
+-- staff (a level, a role, a departure) must reach every backend the same way
+-- a change of rules does.
+CREATE TRIGGER billing_workflow_staff_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON billing.staff
     FOR EACH STATEMENT EXECUTE FUNCTION billing.workflow_catalog_changed();
 
 CREATE TRIGGER billing_append_only
