@@ -537,7 +537,8 @@ BEGIN
     INSERT INTO billing.alert (firm_id, kind, subject_table, subject_id, message, details)
     SELECT w.firm_id, 'work_item_overdue', 'billing.work_item', w.work_item_id,
            pg_catalog.format('work item %s "%s" was due on %s and is %s',
-                             w.work_item_id, w.name, w.due_on, w.state),
+                             w.work_item_id, w.name,
+                             pg_catalog.to_char(w.due_on, 'YYYY-MM-DD'), w.state),
            pg_catalog.jsonb_build_object('engagement_id', w.engagement_id, 'due_on', w.due_on,
                                          'state', w.state,
                                          'days_overdue', as_of OPERATOR(pg_catalog.-) w.due_on)
