@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/numeric.h"
 
 #include "currency.h"
 
@@ -71,6 +72,18 @@ extern const BillingCurrency *amount_currency(const Amount *a);
 extern const BillingCurrency *amount_lookup_currency(text *code);
 
 /*
+ * amount_number_cstring: the amount's value with every decimal place of its
+ * currency and no currency code, as in "-1234.50".
+ */
+extern char *amount_number_cstring(const Amount *a);
+
+/*
+ * amount_currency_mismatch: raises ZB101 for currencies with numeric codes
+ * a and b, naming both and the verb of what was attempted ("add", "sum").
+ */
+extern void amount_currency_mismatch(int16 a, int16 b, const char *verb);
+
+/*
  * amount_check_currency: raises ZB101, naming both currencies and the verb
  * of what was attempted ("add", "compare"), when a and b differ in currency.
  */
@@ -84,5 +97,18 @@ extern void amount_check_currency(const Amount *a, const Amount *b,
  * enum value names.
  */
 extern AmountRounding amount_rounding_from_datum(Datum rounding);
+
+/*
+ * amount_numeric_round_quotient: num / den rounded to an integer by the
+ * given rule, computed exactly (den must not be zero).
+ */
+extern Numeric amount_numeric_round_quotient(Numeric num, Numeric den,
+											 AmountRounding rounding);
+
+/*
+ * amount_numeric_to_units: an integer-valued numeric as a count of minor
+ * units; raises 22003 (naming what) when it is out of the type's range.
+ */
+extern int64 amount_numeric_to_units(Numeric value, const char *what);
 
 #endif							/* BILLING_AMOUNT_H */

@@ -163,6 +163,23 @@ amount_in(PG_FUNCTION_ARGS)
 	PG_RETURN_AMOUNT_P(result);
 }
 
+char *
+amount_number_cstring(const Amount *a)
+{
+	const BillingCurrency *currency = amount_currency(a);
+	uint64		magnitude;
+	int64		scale = amount_scale[currency->minor_unit];
+	const char *sign = a->units < 0 ? "-" : "";
+
+	magnitude = a->units < 0 ? (uint64) (-a->units) : (uint64) a->units;
+	if (currency->minor_unit == 0)
+		return psprintf("%s%llu", sign, (unsigned long long) magnitude);
+	return psprintf("%s%llu.%0*llu", sign,
+					(unsigned long long) (magnitude / scale),
+					(int) currency->minor_unit,
+					(unsigned long long) (magnitude % scale));
+}
+
 PG_FUNCTION_INFO_V1(amount_out);
 
 /*
@@ -172,21 +189,9 @@ Datum
 amount_out(PG_FUNCTION_ARGS)
 {
 	Amount	   *a = PG_GETARG_AMOUNT_P(0);
-	const BillingCurrency *currency = amount_currency(a);
-	uint64		magnitude;
-	int64		scale = amount_scale[currency->minor_unit];
-	const char *sign = a->units < 0 ? "-" : "";
 
-	magnitude = a->units < 0 ? (uint64) (-a->units) : (uint64) a->units;
-	if (currency->minor_unit == 0)
-		PG_RETURN_CSTRING(psprintf("%s%llu %s", sign,
-								   (unsigned long long) magnitude,
-								   currency->code));
-	PG_RETURN_CSTRING(psprintf("%s%llu.%0*llu %s", sign,
-							   (unsigned long long) (magnitude / scale),
-							   (int) currency->minor_unit,
-							   (unsigned long long) (magnitude % scale),
-							   currency->code));
+	PG_RETURN_CSTRING(psprintf("%s %s", amount_number_cstring(a),
+							   amount_currency(a)->code));
 }
 
 PG_FUNCTION_INFO_V1(amount_recv);
@@ -285,15 +290,23 @@ amount_lookup_currency(text *code)
 }
 
 void
+amount_currency_mismatch(int16 a, int16 b, const char *verb)
+{
+	const BillingCurrency *ca = currency_by_numeric(a);
+	const BillingCurrency *cb = currency_by_numeric(b);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_BILLING_CURRENCY_MISMATCH),
+			 errmsg("cannot %s amounts in different currencies %s and %s",
+					verb, ca ? ca->code : "???", cb ? cb->code : "???"),
+			 errhint("Convert one of them explicitly, or group by currency first.")));
+}
+
+void
 amount_check_currency(const Amount *a, const Amount *b, const char *verb)
 {
 	if (a->currency != b->currency)
-		ereport(ERROR,
-				(errcode(ERRCODE_BILLING_CURRENCY_MISMATCH),
-				 errmsg("cannot %s amounts in different currencies %s and %s",
-						verb, amount_currency(a)->code,
-						amount_currency(b)->code),
-				 errhint("Convert one of them explicitly, or group by currency first.")));
+		amount_currency_mismatch(a->currency, b->currency, verb);
 }
 
 PG_FUNCTION_INFO_V1(amount_currency_code);

@@ -3,12 +3,13 @@
  *		billing.amount: addition, subtraction, negation, comparison and
  *		hashing.
  *
- * Adding, subtracting or ordering amounts of different currencies raises
- * ZB101; there is never a silent conversion.  Equality is the exception:
- * two amounts of different currencies are simply not equal, so that hash
- * aggregation and hash joins over a column of mixed currencies give an
- * answer instead of depending on which rows happen to meet.  Results outside
- * the type's symmetric range raise 22003.
+ * Adding, subtracting or comparing with <, <=, >, >= amounts of different
+ * currencies raises ZB101; there is never a silent conversion.  Equality is
+ * defined across currencies (two amounts of different currencies are simply
+ * not equal), and so is the order of the btree operator class, which sorts
+ * by currency first (see amount_cmp): hash and sort based grouping, joins,
+ * indexes and ANALYZE over a column of mixed currencies then work whatever
+ * plan is chosen.  Results outside the type's symmetric range raise 22003.
  */
 #include "billing.h"
 
@@ -118,18 +119,75 @@ amount_compare(const Amount *a, const Amount *b)
 	return a->units > b->units ? 1 : 0;
 }
 
+/*
+ * amount_order: the total order of the btree operator class: by currency
+ * (ISO 4217 numeric code) first, then by value.  Never an error.
+ */
+static inline int
+amount_order(const Amount *a, const Amount *b)
+{
+	if (a->currency != b->currency)
+		return a->currency < b->currency ? -1 : 1;
+	if (a->units < b->units)
+		return -1;
+	return a->units > b->units ? 1 : 0;
+}
+
 PG_FUNCTION_INFO_V1(amount_cmp);
 
 /*
- * amount_cmp(a, b) returns integer: the btree support function.  Raises
- * ZB101 for different currencies, so an index, a sort or a merge join over
- * mixed currencies fails instead of inventing an order between them.
+ * amount_cmp(a, b) returns integer: the btree support function, in the
+ * total order of amount_order.  PostgreSQL sorts and compares with the
+ * default btree operator class behind the scenes, where an error would be
+ * wrong: ANALYZE (and so autovacuum) of a column holding several
+ * currencies, the planner's estimates from its statistics, btree indexes,
+ * GROUP BY, DISTINCT and merge joins, whichever plan is chosen.  So the
+ * class is built on this order and on the operators ~<~, ~<=~, ~>=~, ~>~;
+ * the operators <, <=, >, >= that users write are not members and raise
+ * ZB101 across currencies.
  */
 Datum
 amount_cmp(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(amount_compare(PG_GETARG_AMOUNT_P(0),
-								   PG_GETARG_AMOUNT_P(1)));
+	PG_RETURN_INT32(amount_order(PG_GETARG_AMOUNT_P(0),
+								 PG_GETARG_AMOUNT_P(1)));
+}
+
+PG_FUNCTION_INFO_V1(amount_order_lt);
+PG_FUNCTION_INFO_V1(amount_order_le);
+PG_FUNCTION_INFO_V1(amount_order_gt);
+PG_FUNCTION_INFO_V1(amount_order_ge);
+
+/*
+ * amount_order_lt, _le, _gt, _ge: operators ~<~, ~<=~, ~>~, ~>=~ of the
+ * btree operator class, in the order of amount_order; never an error.
+ */
+Datum
+amount_order_lt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(amount_order(PG_GETARG_AMOUNT_P(0),
+								PG_GETARG_AMOUNT_P(1)) < 0);
+}
+
+Datum
+amount_order_le(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(amount_order(PG_GETARG_AMOUNT_P(0),
+								PG_GETARG_AMOUNT_P(1)) <= 0);
+}
+
+Datum
+amount_order_gt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(amount_order(PG_GETARG_AMOUNT_P(0),
+								PG_GETARG_AMOUNT_P(1)) > 0);
+}
+
+Datum
+amount_order_ge(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(amount_order(PG_GETARG_AMOUNT_P(0),
+								PG_GETARG_AMOUNT_P(1)) >= 0);
 }
 
 PG_FUNCTION_INFO_V1(amount_lt);

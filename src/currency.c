@@ -9,7 +9,9 @@
  * changing any stored value.  The list holds the active codes of ISO 4217
  * that have a minor unit (precious metals, the SDR and test codes have none
  * and are left out); it must stay sorted by alphabetic code, which
- * currency_by_code relies on.
+ * currency_by_code relies on.  A currency, once shipped, is never removed
+ * or renumbered, even when ISO withdraws it: stored amounts may still use
+ * it, and an amount whose code is not in the list cannot be printed.
  */
 #include "billing.h"
 

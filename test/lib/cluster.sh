@@ -14,6 +14,11 @@
 # it, so that several builds can be tested side by side on one machine.
 
 PG_MAJOR=${PG_MAJOR:-15}
+# Commands may run from another folder (see as_server_user): keep PG_ROOT
+# absolute.
+if [ -n "${PG_ROOT:-}" ]; then
+	case "$PG_ROOT" in /*) ;; *) PG_ROOT="$(pwd)/$PG_ROOT" ;; esac
+fi
 
 # pg_root_prepare: make the private copy that PG_ROOT names, once.
 pg_root_prepare() {
@@ -35,7 +40,9 @@ pg_bindir() {
 # as_server_user CMD...: run CMD as the user that owns the cluster.
 as_server_user() {
 	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
+		# From /, which postgres can enter: the caller's folder (often
+		# under /root) would draw a "could not change directory" warning.
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
