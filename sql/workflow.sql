@@ -273,6 +273,39 @@ UPDATE public.regress_doc SET state = 'draft' WHERE regress_doc_id = 3;
 RESET ROLE;
 SELECT regress_doc_id, state FROM public.regress_doc ORDER BY 1;
 
+-- The mover is remembered between statements, but a change to staff
+-- reaches it at once: promoted to manager, the senior may approve.
+INSERT INTO public.regress_doc (firm_id, regress_doc_id, prepared_by) VALUES (:firm, 4, :partner);
+SET ROLE regress_wf_partner;
+UPDATE public.regress_doc SET state = 'review' WHERE regress_doc_id = 4;
+RESET ROLE;
+SET ROLE regress_wf_senior;
+UPDATE public.regress_doc SET state = 'approved' WHERE regress_doc_id = 4;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+UPDATE billing.staff SET level = 'manager' WHERE firm_id = :firm AND staff_id = :senior;
+SET ROLE regress_wf_senior;
+UPDATE public.regress_doc SET state = 'approved' WHERE regress_doc_id = 4;
+RESET ROLE;
+-- ... and one who has left may no longer act.
+UPDATE billing.staff SET active = false WHERE firm_id = :firm AND staff_id = :senior;
+SET ROLE regress_wf_senior;
+UPDATE public.regress_doc SET state = 'review' WHERE regress_doc_id = 3;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
+-- An index on an expression over the history sends its rows through the
+-- executor; they are written all the same.
+CREATE INDEX regress_history_lower_entity ON billing.state_history (lower(entity));
+INSERT INTO public.regress_doc (firm_id, regress_doc_id) VALUES (:firm, 5);
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM billing.state_history
+ WHERE lower(entity) = 'public.regress_doc' AND entity_id = 5;
+SELECT count(*) AS indexed FROM billing.state_history
+ WHERE lower(entity) = 'public.regress_doc' AND entity_id = 5;
+RESET enable_seqscan;
+DROP INDEX billing.regress_history_lower_entity;
+
 -- Misuse of the trigger functions is refused.
 CREATE TABLE public.regress_misuse (firm_id bigint, regress_misuse_id bigint, state text);
 CREATE TRIGGER misuse AFTER INSERT ON public.regress_misuse
