@@ -180,7 +180,8 @@ frozen_child_binding(Relation rel, Trigger *trigger)
 							  " AND a.attrelid OPERATOR(pg_catalog.=) c.confrelid"
 							  " AND a.attnum OPERATOR(pg_catalog.=) k.p"
 							  " ORDER BY c.oid, k.n",
-							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+							  2, argtypes, args, NULL, true, 0)
+		!= SPI_OK_SELECT)
 		elog(ERROR, "could not read the foreign keys of %s",
 			 RelationGetRelationName(rel));
 	if (SPI_processed == 0 ||
@@ -288,10 +289,10 @@ parent_is_frozen(Relation rel, FrozenChildBinding *b, HeapTuple tuple,
 			HeapTupleData row;
 			HeapTupleHeader header;
 			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull);
 
-			header = DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[0],
-														   SPI_tuptable->tupdesc,
-														   1, &isnull));
+			header = DatumGetHeapTupleHeader(d);
 			row.t_len = HeapTupleHeaderGetDatumLength(header);
 			ItemPointerSetInvalid(&row.t_self);
 			row.t_tableOid = b->parent;

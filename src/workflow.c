@@ -532,7 +532,8 @@ write_history(WorkflowGlobals *g, WorkflowBinding *b, int64 firm, int64 id,
  * Attach with billing.enforce_workflow(table, state_column, workflow), which
  * creates it as
  *	 BEFORE INSERT OR UPDATE OF <state_column> ON <table> FOR EACH ROW
- *	 EXECUTE FUNCTION billing.workflow_trigger(workflow, state_column, id_column)
+ *	 EXECUTE FUNCTION
+ *		 billing.workflow_trigger(workflow, state_column, id_column)
  * The table must have firm_id bigint, the id column bigint and the state
  * column text.  An UPDATE that leaves the state as it was is let through
  * and not recorded.
@@ -807,6 +808,8 @@ workflow_next_states(PG_FUNCTION_ARGS)
 	WorkflowDef *def;
 	TupleDesc	desc;
 	StringInfoData sql;
+	char	   *firm_column;
+	char	   *id_column;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		args[2];
 	HeapTupleData row;
@@ -836,12 +839,13 @@ workflow_next_states(PG_FUNCTION_ARGS)
 
 	/* Read the record as the caller: row-level security applies. */
 	initStringInfo(&sql);
+	firm_column = NameStr(TupleDescAttr(desc, b->firm_attnum - 1)->attname);
+	id_column = NameStr(TupleDescAttr(desc, b->id_attnum - 1)->attname);
 	appendStringInfo(&sql,
 					 "SELECT r FROM %s r WHERE r.%s OPERATOR(pg_catalog.=) $1"
 					 " AND r.%s OPERATOR(pg_catalog.=) $2",
-					 b->entity,
-					 quote_identifier(NameStr(TupleDescAttr(desc, b->firm_attnum - 1)->attname)),
-					 quote_identifier(NameStr(TupleDescAttr(desc, b->id_attnum - 1)->attname)));
+					 b->entity, quote_identifier(firm_column),
+					 quote_identifier(id_column));
 	table_close(rel, AccessShareLock);
 
 	args[0] = Int64GetDatum(firm);

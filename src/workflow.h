@@ -30,7 +30,7 @@ typedef struct WorkflowTransition
 	int			min_level;		/* rank of billing.staff_level, or -1 */
 	char	   *min_level_name; /* label of min_level, or NULL */
 	char	   *role_name;		/* database role required, or NULL */
-	Oid			role;			/* its OID; InvalidOid if it does not exist */
+	Oid			role;			/* its OID, or InvalidOid if none */
 	bool		billing_admin;	/* the actor must be a billing admin */
 	bool		reason_required;	/* a reason code must be given */
 	Oid			guard;			/* guard function, or InvalidOid */
@@ -99,7 +99,7 @@ typedef struct WorkflowGlobals
 	AttrNumber	staff_role_name;
 	AttrNumber	staff_active;
 	int			nlevels;
-	Oid		   *level_oids;		/* enum OIDs of billing.staff_level, by rank */
+	Oid		   *level_oids;		/* billing.staff_level's OIDs, by rank */
 	char	  **level_names;
 	Oid			history_relid;
 	Oid			history_seq;

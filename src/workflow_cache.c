@@ -522,7 +522,8 @@ load_definition_as_owner(WorkflowDef *def, WorkflowGlobals *g)
 							  " FROM billing.workflow_state"
 							  " WHERE workflow OPERATOR(pg_catalog.=) $1"
 							  " ORDER BY state",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+							  1, argtypes, args, NULL, true, 0)
+		!= SPI_OK_SELECT)
 		elog(ERROR, "could not read billing.workflow_state");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -548,7 +549,8 @@ load_definition_as_owner(WorkflowDef *def, WorkflowGlobals *g)
 							  " FROM billing.workflow_transition"
 							  " WHERE workflow OPERATOR(pg_catalog.=) $1"
 							  " ORDER BY from_state, to_state",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+							  1, argtypes, args, NULL, true, 0)
+		!= SPI_OK_SELECT)
 		elog(ERROR, "could not read billing.workflow_transition");
 
 	def->ntransitions = (int) SPI_processed;
@@ -727,6 +729,7 @@ workflow_column(Relation rel, const char *column, Oid type, const char *what)
 char *
 workflow_entity_name(Relation rel)
 {
-	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-									  RelationGetRelationName(rel));
+	char	   *schema = get_namespace_name(RelationGetNamespace(rel));
+
+	return quote_qualified_identifier(schema, RelationGetRelationName(rel));
 }
