@@ -170,9 +170,10 @@ frozen_child_binding(Relation rel, Trigger *trigger)
 	args[1] = ObjectIdGetDatum(RelationGetRelid(parent));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT c.oid, k.c, a.attname::text, a.atttypid"
-							  " FROM pg_catalog.pg_constraint c,"
-							  " unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(c, p, n),"
+	if (SPI_execute_with_args("SELECT c.oid, k.c, a.attname::pg_catalog.text,"
+							  " a.atttypid FROM pg_catalog.pg_constraint c,"
+							  " pg_catalog.unnest(c.conkey, c.confkey)"
+							  " WITH ORDINALITY AS k(c, p, n),"
 							  " pg_catalog.pg_attribute a"
 							  " WHERE c.conrelid OPERATOR(pg_catalog.=) $1"
 							  " AND c.confrelid OPERATOR(pg_catalog.=) $2"

@@ -542,10 +542,12 @@ load_definition_as_owner(WorkflowDef *def, WorkflowGlobals *g)
 		def->states[i].freezes = spi_bool(i, 4);
 	}
 
-	if (SPI_execute_with_args("SELECT from_state, to_state, min_level::text,"
-							  " role_name::text, billing_admin, reason_required,"
-							  " pg_catalog.to_regprocedure(guard)::oid, guard_rule,"
-							  " segregation_column::text"
+	if (SPI_execute_with_args("SELECT from_state, to_state,"
+							  " min_level::pg_catalog.text,"
+							  " role_name::pg_catalog.text,"
+							  " billing_admin, reason_required,"
+							  " pg_catalog.to_regprocedure(guard)::pg_catalog.oid,"
+							  " guard_rule, segregation_column::pg_catalog.text"
 							  " FROM billing.workflow_transition"
 							  " WHERE workflow OPERATOR(pg_catalog.=) $1"
 							  " ORDER BY from_state, to_state",
