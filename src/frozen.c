@@ -172,7 +172,8 @@ frozen_child_binding(Relation rel, Trigger *trigger)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT c.oid, k.c, a.attname::pg_catalog.text,"
 							  " a.atttypid FROM pg_catalog.pg_constraint c,"
-							  " pg_catalog.unnest(c.conkey, c.confkey)"
+							  " ROWS FROM (pg_catalog.unnest(c.conkey),"
+							  " pg_catalog.unnest(c.confkey))"
 							  " WITH ORDINALITY AS k(c, p, n),"
 							  " pg_catalog.pg_attribute a"
 							  " WHERE c.conrelid OPERATOR(pg_catalog.=) $1"
