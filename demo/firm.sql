@@ -223,8 +223,9 @@ SELECT e.firm_id, e.engagement_id, w.kind, w.name, w.period_start, w.period_end,
  WHERE e.firm_id = :firm;
 
 -- A month of WIP: each person records three to five entries each weekday of
--- November 2026 on engagements of the teams they belong to, priced at the
--- rate card with the engagement's increment (6 minutes) and minimum.
+-- November 2026 on engagements of the teams they belong to.  The rating
+-- trigger prices each entry from the terms and rates in force that day:
+-- version, increment (6 minutes), minimum, rate, markup and amount.
 CREATE TEMPORARY TABLE demo_work AS
 SELECT s.staff_id, s.level, d::date AS worked_on, k,
        (abs(hashint8(s.staff_id * 100000 + extract(doy FROM d)::int * 10 + k)) % 1000) / 1000.0 AS r1,
@@ -238,50 +239,32 @@ SELECT s.staff_id, s.level, d::date AS worked_on, k,
 
 CREATE TEMPORARY TABLE demo_target AS
 SELECT row_number() OVER (ORDER BY w.work_item_id) - 1 AS slot, w.firm_id, w.engagement_id,
-       w.work_item_id, v.engagement_version_id, v.increment_minutes, v.minimum_minutes,
-       e.billing_model
+       w.work_item_id, e.billing_model
   FROM billing.work_item w
   JOIN billing.engagement e USING (firm_id, engagement_id)
-  JOIN billing.engagement_version v USING (firm_id, engagement_id)
  WHERE w.firm_id = :firm AND w.state IN ('in_progress', 'not_started')
    AND e.billing_model <> 'recurring';
 
-INSERT INTO billing.wip_entry (firm_id, engagement_id, engagement_version_id, work_item_id,
-        kind, staff_id, worked_on, description, work_type, minutes, billable_minutes,
-        rate_id, unit_price, amount, state)
-SELECT t.firm_id, t.engagement_id, t.engagement_version_id, t.work_item_id, 'time',
-       w.staff_id, w.worked_on,
+INSERT INTO billing.wip_entry (firm_id, engagement_id, work_item_id, kind, staff_id, worked_on,
+        description, work_type, minutes, state)
+SELECT t.firm_id, t.engagement_id, t.work_item_id, 'time', w.staff_id, w.worked_on,
        (ARRAY['Prepared workpapers', 'Reviewed client documents', 'Reconciled accounts',
               'Drafted return', 'Client call about open items', 'Researched treatment',
               'Reviewed workpapers', 'Updated schedules'])[1 + floor(w.r2 * 8)::int],
        CASE WHEN w.r2 < 0.85 THEN 'preparation' ELSE 'review' END,
-       m.minutes, b.billable_minutes, rt.rate_id, rt.hourly_rate,
-       (round(billing_rate * b.billable_minutes / 60.0, 2) || ' USD')::billing.amount,
+       10 + floor(w.r2 * 170)::int,
        CASE WHEN w.worked_on < '2026-11-16' THEN 'approved'
             WHEN w.worked_on < '2026-11-25' THEN 'submitted' ELSE 'draft' END
   FROM demo_work w
   JOIN demo_target t ON t.slot = floor(w.r1 * (SELECT count(*) FROM demo_target))
-  JOIN billing.rate rt ON rt.firm_id = :firm AND rt.rate_card_id = :rate_card AND rt.level = w.level
- CROSS JOIN LATERAL (SELECT 10 + floor(w.r2 * 170)::int AS minutes) m
- CROSS JOIN LATERAL (SELECT greatest(t.minimum_minutes,
-                                     ceil(m.minutes::numeric / t.increment_minutes)::int
-                                     * t.increment_minutes) AS billable_minutes) b
- CROSS JOIN LATERAL (SELECT (CASE w.level WHEN 'partner' THEN 450 WHEN 'manager' THEN 325
-                                          WHEN 'senior' THEN 225 ELSE 150 END)::numeric
-                            AS billing_rate) br
  ORDER BY w.worked_on, w.staff_id, w.k;
 
 -- Pass-through expenses: filing fees and mileage, marked up per the terms.
-INSERT INTO billing.wip_entry (firm_id, engagement_id, engagement_version_id, work_item_id,
-        kind, staff_id, worked_on, description, work_type, cost, markup_percent, amount, state)
-SELECT t.firm_id, t.engagement_id, t.engagement_version_id, t.work_item_id, 'expense',
-       w.staff_id, w.worked_on,
+INSERT INTO billing.wip_entry (firm_id, engagement_id, work_item_id, kind, staff_id, worked_on,
+        description, work_type, cost, state)
+SELECT t.firm_id, t.engagement_id, t.work_item_id, 'expense', w.staff_id, w.worked_on,
        CASE WHEN w.r2 < 0.5 THEN 'State filing fee' ELSE 'Mileage to client site' END,
-       'expense', (cost || ' USD')::billing.amount, v.expense_markup_percent,
-       (round(cost * (1 + v.expense_markup_percent / 100), 2) || ' USD')::billing.amount,
-       'approved'
+       'expense', (round((25 + w.r2 * 75)::numeric, 2) || ' USD')::billing.amount, 'approved'
   FROM demo_work w
   JOIN demo_target t ON t.slot = floor(w.r1 * (SELECT count(*) FROM demo_target))
-  JOIN billing.engagement_version v USING (firm_id, engagement_version_id)
- CROSS JOIN LATERAL (SELECT round((25 + w.r2 * 75)::numeric, 2) AS cost) c
  WHERE w.k = 1 AND w.r2 > 0.9;

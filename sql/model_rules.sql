@@ -31,6 +31,10 @@ INSERT INTO billing.work_item (firm_id, work_item_id, engagement_id, kind, name)
     (101, 301, 701, 'return', 'Form 1120, 2025'),
     (102, 302, 801, 'return', 'KSt 2025');
 
+-- These WIP entries test the model's own keys and checks, so the rating
+-- trigger, which would price them (or refuse them) first, is set aside
+-- here; sql/terms*.sql and sql/rating*.sql test it.
+ALTER TABLE billing.wip_entry DISABLE TRIGGER wip_entry_resolve;
 -- A WIP entry of firm 101 that names firm 102's engagement cannot exist:
 -- every key among firm tables carries firm_id.
 INSERT INTO billing.wip_entry (firm_id, engagement_id, engagement_version_id, work_item_id,
@@ -73,6 +77,7 @@ VALUES (101, 701, 901, 301, 'time', 1002, '2026-11-02', 'Negative time', -30, 0,
 INSERT INTO billing.wip_entry (firm_id, engagement_id, engagement_version_id, work_item_id,
         kind, staff_id, worked_on, description, minutes, billable_minutes, amount)
 VALUES (101, 701, 901, 301, 'time', 1002, '2026-11-02', 'Negative value', 30, 30, '-10.00 USD');
+ALTER TABLE billing.wip_entry ENABLE TRIGGER wip_entry_resolve;
 INSERT INTO billing.rate (firm_id, rate_card_id, level, hourly_rate, effective)
 VALUES (101, 41, 'staff', '-150.00 USD', '[2026-01-01,2027-01-01)');
 INSERT INTO billing.payment (firm_id, client_id, received_on, amount, method)

@@ -126,16 +126,6 @@ SET billing.migration = on;
 RESET ROLE;
 DELETE FROM public.regress_doc WHERE regress_doc_id = 9;
 
--- Guards can ask who acts, by the trigger's own rule.
-SET ROLE regress_wf_senior;
-SELECT billing.acting_staff_id(:firm) AS senior;
-RESET ROLE;
-SELECT billing.acting_staff_id(:firm) IS NULL AS superuser_is_nobody;
-BEGIN;
-SELECT set_config('billing.staff_id', :'manager', true) IS NOT NULL AS set;
-SELECT billing.acting_staff_id(:firm) AS manager;
-ROLLBACK;
-
 -- A move the workflow does not list is refused, naming the record, both
 -- states and the allowed next ones.
 UPDATE public.regress_doc SET state = 'approved' WHERE regress_doc_id = 1;

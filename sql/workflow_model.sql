@@ -31,9 +31,14 @@ VALUES (:firm, 32, 'C-32', 'Cedar Holdings', 'corporation', 'USD');
 INSERT INTO billing.engagement (firm_id, engagement_id, client_id, service_line_id, engagement_code,
         name, billing_model, currency, partner_id, starts_on, state)
 VALUES (:firm, 33, 32, 31, 'TAX-32', '2025 return', 'milestone', 'USD', 7301, '2026-01-01', 'active');
+INSERT INTO billing.rate_card (firm_id, rate_card_id, name, currency) VALUES (:firm, 30, 'Standard', 'USD');
+INSERT INTO billing.rate (firm_id, rate_card_id, level, hourly_rate, effective) VALUES
+    (:firm, 30, 'staff', '150.00 USD', '[2026-01-01,)'),
+    (:firm, 30, 'manager', '200.00 USD', '[2026-01-01,)'),
+    (:firm, 30, 'partner', '300.00 USD', '[2026-01-01,)');
 INSERT INTO billing.engagement_version (firm_id, engagement_version_id, engagement_id, version_number,
-        effective, currency, requested_by, state)
-VALUES (:firm, 34, 33, 1, '[2026-01-01,)', 'USD', 7302, 'approved');
+        effective, currency, rate_card_id, requested_by, state)
+VALUES (:firm, 34, 33, 1, '[2026-01-01,)', 'USD', 30, 7302, 'approved');
 INSERT INTO billing.milestone (firm_id, milestone_id, engagement_id, sequence_number, name, amount, due_on)
 VALUES (:firm, 35, 33, 1, 'Return filed', '500.00 USD', '2026-04-15');
 INSERT INTO billing.work_item (firm_id, work_item_id, engagement_id, kind, name, milestone_id, due_on, state) VALUES

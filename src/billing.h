@@ -14,5 +14,6 @@
 
 /* Called once from _PG_init (module.c) by each mechanism that needs it. */
 extern void workflow_init(void);	/* workflow_cache.c */
+extern void billing_rating_init(void);	/* rating.c */
 
 #endif							/* BILLING_H */

@@ -18,4 +18,5 @@ void
 _PG_init(void)
 {
 	workflow_init();
+	billing_rating_init();
 }

@@ -108,7 +108,6 @@ typedef enum Verdict
 PG_FUNCTION_INFO_V1(workflow_trigger);
 PG_FUNCTION_INFO_V1(workflow_catalog_changed);
 PG_FUNCTION_INFO_V1(workflow_next_states);
-PG_FUNCTION_INFO_V1(workflow_acting_staff_id);
 
 /*
  * Build, or find in the cache, the binding of workflow trigger TRIGGER on
@@ -908,19 +907,3 @@ workflow_next_states(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/*
- * billing.acting_staff_id(firm_id bigint): the staff member who acts for the
- * firm, found by the same rule as the workflow trigger (billing.staff_id,
- * else the staff member mapped to the current role), or NULL when nobody
- * is.  Guards use it to judge a move by who makes it.
- */
-Datum
-workflow_acting_staff_id(PG_FUNCTION_ARGS)
-{
-	Actor		actor;
-
-	resolve_actor(workflow_globals(), PG_GETARG_INT64(0), &actor);
-	if (!actor.found)
-		PG_RETURN_NULL();
-	PG_RETURN_INT64(actor.staff_id);
-}

@@ -335,10 +335,12 @@ find_history_indexes(WorkflowGlobals *g)
 static int
 compare_enum_order(const void *a, const void *b)
 {
-	float4		x = ((const Form_pg_enum) *(HeapTuple *) a)->enumsortorder;
-	float4		y = ((const Form_pg_enum) *(HeapTuple *) b)->enumsortorder;
+	Form_pg_enum x = (Form_pg_enum) GETSTRUCT(*(const HeapTuple *) a);
+	Form_pg_enum y = (Form_pg_enum) GETSTRUCT(*(const HeapTuple *) b);
 
-	return (x > y) - (x < y);
+	if (x->enumsortorder != y->enumsortorder)
+		return x->enumsortorder < y->enumsortorder ? -1 : 1;
+	return 0;
 }
 
 /*

@@ -555,9 +555,3 @@ COMMENT ON COLUMN billing.state_interval.next_state IS 'The state it moved to; N
 COMMENT ON COLUMN billing.state_interval.time_in_state IS 'left_at minus entered_at; NULL while it is still there.';
 COMMENT ON COLUMN billing.state_interval.entered_by IS 'Staff member who moved it into the state.';
 COMMENT ON COLUMN billing.state_interval.left_by IS 'Staff member who moved it out.';
-
-CREATE FUNCTION billing.acting_staff_id(firm_id bigint) RETURNS bigint
-    LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
-    AS 'MODULE_PATHNAME', 'workflow_acting_staff_id';
-COMMENT ON FUNCTION billing.acting_staff_id(bigint) IS
-    'The staff member acting for the firm, by the workflow trigger''s rule: billing.staff_id if set, else the one whose role_name is the current role; NULL if none.';

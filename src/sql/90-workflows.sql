@@ -40,8 +40,8 @@ SELECT workflow, state, is_initial, is_final, freezes, description, true
     ('engagement', 'on_hold', false, false, false, 'Paused for a reason.'),
     ('engagement', 'closed', false, true, false, 'Finished or declined.'),
     ('engagement_version', 'draft', true, false, false, 'Terms being drafted.'),
-    ('engagement_version', 'pending_approval', false, false, false, 'Waiting for a partner.'),
-    ('engagement_version', 'approved', false, false, true, 'In force; never edited again (only its period may be closed).'),
+    ('engagement_version', 'pending_approval', true, false, false, 'Waiting for a partner; a change order starts here.'),
+    ('engagement_version', 'approved', false, false, false, 'In force; frozen once it has governed work or an invoice (src/sql/75-terms.sql).'),
     ('engagement_version', 'rejected', false, false, false, 'Turned down; may be reworked as a draft.'),
     ('approval', 'pending', true, false, false, 'Waiting for a decision.'),
     ('approval', 'approved', false, true, false, 'Approved.'),
@@ -278,18 +278,18 @@ SELECT workflow, from_state, to_state, min_level::billing.staff_level, billing_a
     ('engagement_version', 'draft', 'pending_approval', NULL, false, false, NULL, NULL, NULL, 'Ask for approval.'),
     ('engagement_version', 'pending_approval', 'draft', NULL, false, false, NULL, NULL, NULL, 'Withdraw.'),
     ('engagement_version', 'pending_approval', 'approved', 'partner', false, false, NULL, NULL, 'requested_by', 'Approve the terms.'),
-    ('engagement_version', 'pending_approval', 'rejected', 'partner', false, true, NULL, NULL, 'requested_by', 'Reject the terms.'),
+    ('engagement_version', 'pending_approval', 'rejected', 'partner', false, false, NULL, NULL, 'requested_by', 'Reject the terms (the approval records why).'),
     ('engagement_version', 'rejected', 'draft', NULL, false, false, NULL, NULL, NULL, 'Rework.'),
     -- Approvals: the requester may not decide; the decider needs the level
     -- the approval asks for.
     ('approval', 'pending', 'approved', NULL, false, false, 'billing.approval_level_met(bigint,bigint)',
         'the approver''s level is at least the level the approval requires', 'requested_by', 'Approve.'),
-    ('approval', 'pending', 'rejected', NULL, false, true, 'billing.approval_level_met(bigint,bigint)',
+    ('approval', 'pending', 'rejected', NULL, false, false, 'billing.approval_level_met(bigint,bigint)',
         'the approver''s level is at least the level the approval requires', 'requested_by', 'Reject.'),
     ('approval', 'pending', 'escalated', NULL, false, false, NULL, NULL, NULL, 'Escalate after waiting too long.'),
     ('approval', 'escalated', 'approved', NULL, false, false, 'billing.approval_level_met(bigint,bigint)',
         'the approver''s level is at least the level the approval requires', 'requested_by', 'Approve.'),
-    ('approval', 'escalated', 'rejected', NULL, false, true, 'billing.approval_level_met(bigint,bigint)',
+    ('approval', 'escalated', 'rejected', NULL, false, false, 'billing.approval_level_met(bigint,bigint)',
         'the approver''s level is at least the level the approval requires', 'requested_by', 'Reject.'),
     -- Invoices: whoever prepared one may not approve it; billing admins
     -- finalize; voiding needs a reason and releases the WIP.
@@ -382,11 +382,10 @@ SELECT billing.enforce_workflow('billing.invoice', 'state', 'invoice');
 SELECT billing.enforce_workflow('billing.payment', 'state', 'payment');
 SELECT billing.enforce_workflow('billing.client_question', 'state', 'client_question');
 
--- Frozen records and their children.  A version's period may still be
--- closed when a change order supersedes it; a voided invoice gets its void
+-- Frozen records and their children.  A voided invoice gets its void
 -- reason in the move that voids it; a posted payment is matched to its
--- deposit.
-SELECT billing.freeze_records('billing.engagement_version', 'engagement_version', 'state', NULL, '{effective}');
+-- deposit.  Engagement versions are frozen by the terms part once they
+-- have governed work or an invoice, which is the rule the brief states.
 SELECT billing.freeze_records('billing.invoice', 'invoice', 'state', NULL, '{void_reason_code,void_reason}');
 SELECT billing.freeze_children('billing.invoice_line', 'billing.invoice');
 SELECT billing.freeze_children('billing.invoice_line_wip', 'billing.invoice_line');

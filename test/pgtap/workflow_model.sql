@@ -24,9 +24,19 @@ VALUES (8001, 82, 'C-82', 'Cedar Holdings', 'corporation', 'USD');
 INSERT INTO billing.engagement (firm_id, engagement_id, client_id, service_line_id, engagement_code,
         name, billing_model, currency, partner_id, starts_on, state)
 VALUES (8001, 83, 82, 81, 'TAX-82', '2025 return', 'hourly', 'USD', 8101, '2026-01-01', 'active');
+INSERT INTO billing.rate_card (firm_id, rate_card_id, name, currency) VALUES (8001, 80, 'Standard', 'USD');
+INSERT INTO billing.rate (firm_id, rate_card_id, level, hourly_rate, effective) VALUES
+    (8001, 80, 'staff', '150.00 USD', '[2026-01-01,)');
 INSERT INTO billing.engagement_version (firm_id, engagement_version_id, engagement_id, version_number,
-        effective, currency, requested_by, state)
-VALUES (8001, 84, 83, 1, '[2026-01-01,)', 'USD', 8102, 'approved');
+        effective, currency, rate_card_id, requested_by, state)
+VALUES (8001, 84, 83, 1, '[2026-01-01,)', 'USD', 80, 8102, 'approved');
+-- Terms that govern no work, so that only the workflow judges their moves.
+INSERT INTO billing.engagement (firm_id, engagement_id, client_id, service_line_id, engagement_code,
+        name, billing_model, currency, partner_id, starts_on, state)
+VALUES (8001, 96, 82, 81, 'TAX-96', '2026 return', 'hourly', 'USD', 8101, '2027-01-01', 'proposed');
+INSERT INTO billing.engagement_version (firm_id, engagement_version_id, engagement_id, version_number,
+        effective, currency, rate_card_id, requested_by, state)
+VALUES (8001, 97, 96, 1, '[2027-01-01,)', 'USD', 80, 8102, 'draft');
 INSERT INTO billing.milestone (firm_id, milestone_id, engagement_id, sequence_number, name, amount, state)
 VALUES (8001, 85, 83, 1, 'Return filed', '500.00 USD', 'planned');
 INSERT INTO billing.work_item (firm_id, work_item_id, engagement_id, kind, name, milestone_id, state)
@@ -63,7 +73,7 @@ SET LOCAL billing.reason_code = 'voided';
 CREATE TEMPORARY TABLE subject (entity regclass, id bigint) ON COMMIT DROP;
 INSERT INTO subject VALUES
     ('billing.wip_entry', 87), ('billing.work_item', 86), ('billing.milestone', 85),
-    ('billing.engagement', 83), ('billing.engagement_version', 84), ('billing.approval', 91),
+    ('billing.engagement', 83), ('billing.engagement_version', 97), ('billing.approval', 91),
     ('billing.invoice', 89), ('billing.payment', 93), ('billing.client_question', 95);
 
 SELECT plan((SELECT count(*)::int
@@ -107,6 +117,7 @@ BEGIN
           USING p.from_state, p.id;
         PERFORM set_config('session_replication_role', 'origin', true);
 
+        expect_code := NULL;
         SELECT * INTO allowed FROM billing.workflow_transition x
          WHERE x.workflow = p.workflow AND x.from_state = p.from_state AND x.to_state = p.to_state;
         IF NOT FOUND THEN
