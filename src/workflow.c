@@ -108,6 +108,7 @@ typedef enum Verdict
 PG_FUNCTION_INFO_V1(workflow_trigger);
 PG_FUNCTION_INFO_V1(workflow_catalog_changed);
 PG_FUNCTION_INFO_V1(workflow_next_states);
+PG_FUNCTION_INFO_V1(workflow_acting_staff_id);
 
 /*
  * Build, or find in the cache, the binding of workflow trigger TRIGGER on
@@ -334,6 +335,47 @@ find_actor(WorkflowGlobals *g, int64 firm, const char *given, Actor *actor)
 	}
 	(void) staff_lookup(g, firm, g->staff_role_key, g->staff_role_name,
 						F_NAMEEQ, NameGetDatum(&role), actor);
+}
+
+/*
+ * billing.acting_staff_id(firm_id bigint, staff_id bigint DEFAULT NULL)
+ *		The staff member acting for firm_id, by the very rule the workflow
+ *		trigger applies: staff_id when given (standing in for the
+ *		billing.staff_id setting), else the setting, else the active staff
+ *		member whose role_name is the current role.  A role mapped to one
+ *		person cannot act as another.  Raises ZB902 when nobody is found, so
+ *		functions that record who approved something have one rule for "who
+ *		acts" with the trigger.
+ */
+Datum
+workflow_acting_staff_id(PG_FUNCTION_ARGS)
+{
+	char		given_buf[32];
+	const char *given;
+	int64		firm;
+	Actor		actor;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	firm = PG_GETARG_INT64(0);
+	if (!PG_ARGISNULL(1))
+	{
+		snprintf(given_buf, sizeof(given_buf), INT64_FORMAT,
+				 PG_GETARG_INT64(1));
+		given = given_buf;
+	}
+	else
+		given = setting("billing.staff_id");
+
+	find_actor(workflow_globals(), firm, given, &actor);
+	if (!actor.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_BILLING_UNKNOWN_ACTOR),
+				 errmsg("no active staff member of firm %lld acts for role %s",
+						(long long) firm, actor.role),
+				 errdetail("Approvals and change orders record the staff member who made them."),
+				 errhint("Pass the staff member, SET LOCAL billing.staff_id, or map the role in billing.staff.role_name.")));
+	PG_RETURN_INT64(actor.staff_id);
 }
 
 /* Is transition T open to ACTOR, for a record prepared by PREPARER? */
