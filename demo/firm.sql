@@ -5,6 +5,9 @@
 -- November 2026.  Everything is generated from a fixed seed, so every run
 -- loads the same firm (no random(): values come from hashes of ids and dates).
 \set ON_ERROR_STOP on
+-- The firm is loaded as a migration: its records start in the states they
+-- have reached, which only a superuser may do (doc/workflow.md).
+SET billing.migration = on;
 INSERT INTO billing.firm (name, legal_name, base_currency, time_zone)
 VALUES ('Harbor & Pine', 'Harbor & Pine LLP, Certified Public Accountants', 'USD',
         'America/New_York')

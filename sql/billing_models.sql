@@ -3,6 +3,9 @@
 -- hourly overage; alerts that fire once per crossing and vanish on rollback.
 \set VERBOSITY terse
 SET client_min_messages = warning;
+-- Records are loaded in the states they have reached, as a migration would;
+-- how they move between states is tested by the workflow tests.
+SET billing.migration = on;
 CREATE FUNCTION pg_temp.fails(statement text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE statement;
@@ -25,6 +28,9 @@ SELECT setval('billing.wip_entry_id_seq', 59000) > 0 AND
 INSERT INTO billing.staff (firm_id, staff_id, full_name, level) VALUES
     (501, 5001, 'Pam Partner', 'partner'), (501, 5002, 'Max Manager', 'manager'),
     (501, 5003, 'Stella Staff', 'staff');
+-- Moves this test makes directly are made by the partner, with a reason.
+SET billing.staff_id = '5001';
+SET billing.reason_code = 'rework';
 INSERT INTO billing.service_line (firm_id, service_line_id, code, name) VALUES
     (501, 5011, 'audit', 'Audit'), (501, 5012, 'bookkeeping', 'Bookkeeping'),
     (501, 5013, 'advisory', 'Advisory'), (501, 5014, 'payroll', 'Payroll');
@@ -123,6 +129,7 @@ SELECT pg_temp.fails($$SELECT billing.approve_milestone(501, 5601, 5003)$$);
 SELECT name, state, approved_by FROM billing.approve_milestone(501, 5601, 5002);
 -- Time on a fixed fee is covered by the fee and never ready to bill.
 SELECT pg_temp.time_entry(50021, 5302, 5502, 5003, '2026-03-02', 120);
+UPDATE billing.wip_entry SET state = 'submitted' WHERE firm_id = 501 AND wip_entry_id = 50021;
 UPDATE billing.wip_entry SET state = 'approved' WHERE firm_id = 501 AND wip_entry_id = 50021;
 
 -- Fixed fee: the fee is ready once, less what was invoiced; expenses pass
@@ -180,12 +187,15 @@ SELECT balance, threshold, requested_amount, state
 SELECT message FROM billing.alert WHERE firm_id = 501 AND kind = 'retainer_threshold' ORDER BY alert_id;
 -- Work on the retainer is ready to bill, and the retainer can pay for it.
 SELECT pg_temp.time_entry(50041, 5305, 5505, 5002, '2026-07-02', 90);
+UPDATE billing.wip_entry SET state = 'submitted' WHERE firm_id = 501 AND wip_entry_id = 50041;
 UPDATE billing.wip_entry SET state = 'approved' WHERE firm_id = 501 AND wip_entry_id = 50041;
 
 -- Fixed fee plus hourly: the fee covers 2 hours, time beyond is overage.
 SELECT pg_temp.time_entry(50051, 5306, 5506, 5003, '2026-03-02', 90);
 SELECT pg_temp.time_entry(50052, 5306, 5506, 5003, '2026-03-03', 60);
 SELECT pg_temp.time_entry(50053, 5306, 5506, 5002, '2026-03-04', 30);
+UPDATE billing.wip_entry SET state = 'submitted'
+ WHERE firm_id = 501 AND wip_entry_id IN (50051, 50052, 50053, 50006, 50009) AND state = 'draft';
 UPDATE billing.wip_entry SET state = 'approved'
  WHERE firm_id = 501 AND wip_entry_id IN (50051, 50052, 50053, 50006, 50009);
 SELECT wip_entry_id, billable_minutes, scope_minutes, minutes_before, overage_minutes, overage_amount

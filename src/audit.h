@@ -82,7 +82,6 @@ extern MemoryContext audit_context;
 extern void audit_capture_discard(void);
 extern void audit_capture_abort_subxact(SubTransactionId subid);
 extern pg_cryptohash_ctx *audit_transaction_hasher(void);
-extern bool audit_restoring(void);
 
 /* audit_chain.c */
 extern void audit_chain_flush(void);

@@ -24,14 +24,12 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "tcop/pquery.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/portal.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
@@ -322,24 +320,6 @@ audited_table(Relation rel)
 	return t;
 }
 
-/*
- * audit_restoring: true while pg_restore, connected as a superuser, loads
- * rows with COPY.  The rows it loads were recorded when they were first
- * written, and the log's own rows come back in the same restore; recording
- * them again would add every row a second time to its firm's chain.  Only a
- * superuser passes, and a superuser can switch the triggers off anyway, so
- * this opens nothing new (doc/audit.md, threat model).
- */
-bool
-audit_restoring(void)
-{
-	return ActivePortal != NULL &&
-		ActivePortal->commandTag == CMDTAG_COPY &&
-		application_name != NULL &&
-		strcmp(application_name, "pg_restore") == 0 &&
-		superuser();
-}
-
 /* Append a value to a row literal the way record_out quotes it. */
 static void
 append_key_value(StringInfo buf, const char *s)
@@ -626,9 +606,6 @@ billing_audit_trigger(PG_FUNCTION_ARGS)
 				 errmsg("table %s was changed after the audit trail of the transaction was written",
 						RelationGetRelationName(td->tg_relation)),
 				 errdetail("Changes made by commit-time callbacks cannot be audited.")));
-
-	if (audit_restoring())
-		return PointerGetDatum(NULL);
 
 	rel = td->tg_relation;
 	desc = RelationGetDescr(rel);

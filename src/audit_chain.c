@@ -768,8 +768,8 @@ PG_FUNCTION_INFO_V1(billing_audit_log_guard);
  *
  * Contract: fired BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE FOR EACH
  * STATEMENT on billing.audit_log, for every role including the owner;
- * raises ZB301, except for the COPY with which pg_restore, run by a
- * superuser, brings the log back.  The audit trail's writer inserts at heap level and
+ * always raises ZB301.  A restore loads the log with triggers off
+ * (session_replication_role = replica), as it loads every billing table.  The audit trail's writer inserts at heap level and
  * never fires it.  Attached by src/sql/80-audit.sql:
  *
  *		CREATE TRIGGER audit_log_append_only
@@ -793,12 +793,7 @@ billing_audit_log_guard(PG_FUNCTION_ARGS)
 				 errmsg("trigger %s must be fired BEFORE the statement",
 						td->tg_trigger->tgname)));
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-	{
-		/* pg_restore bringing the log back: see audit_restoring */
-		if (audit_restoring())
-			return PointerGetDatum(NULL);
 		what = "INSERT into";
-	}
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		what = "UPDATE of";
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))

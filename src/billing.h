@@ -13,6 +13,7 @@
 #include "errcodes.h"
 
 /* Called once from _PG_init (module.c) by each mechanism that needs it. */
+extern void workflow_init(void);	/* workflow_cache.c */
 extern void billing_rating_init(void);	/* rating.c */
 extern void billing_audit_init(void);	/* audit_chain.c */
 

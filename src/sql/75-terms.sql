@@ -31,36 +31,10 @@ COMMENT ON COLUMN billing.milestone.approved_at IS 'When the milestone was appro
 
 CREATE FUNCTION billing.acting_staff_id(firm_id bigint, staff_id bigint DEFAULT NULL)
     RETURNS bigint
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    setting text := nullif(current_setting('billing.staff_id', true), '');
-    found_id bigint;
-BEGIN
-    IF acting_staff_id.staff_id IS NOT NULL THEN
-        found_id := acting_staff_id.staff_id;
-    ELSIF setting IS NOT NULL THEN
-        found_id := setting::bigint;
-    ELSE
-        SELECT s.staff_id INTO found_id
-          FROM billing.staff s
-         WHERE s.firm_id = acting_staff_id.firm_id AND s.role_name = current_user;
-    END IF;
-    IF found_id IS NULL OR NOT EXISTS (
-            SELECT FROM billing.staff s
-             WHERE s.firm_id = acting_staff_id.firm_id AND s.staff_id = found_id) THEN
-        RAISE EXCEPTION 'no staff member of firm % acts for role %',
-                acting_staff_id.firm_id, current_user
-            USING ERRCODE = 'ZB902',
-                  DETAIL = 'Approvals and change orders record the staff member who made them.',
-                  HINT = 'Pass the staff member, SET LOCAL billing.staff_id, or map the role in billing.staff.role_name.';
-    END IF;
-    RETURN found_id;
-END
-$$;
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'workflow_acting_staff_id';
 COMMENT ON FUNCTION billing.acting_staff_id(bigint, bigint) IS
-    'The staff member acting in a firm: the one passed, else the billing.staff_id setting, else the one whose role_name is the current role; ZB902 when none.';
+    'The staff member acting in a firm, by the workflow trigger''s rule: the one passed, else the billing.staff_id setting, else the active one whose role_name is the current role (who cannot act as anyone else); ZB902 when none.';
 
 -- Alerts ------------------------------------------------------------------
 
@@ -254,6 +228,8 @@ BEGIN
     END IF;
 
     actor := billing.acting_staff_id(f, requested_by);
+    -- The workflow trigger judges the moves below as this person.
+    PERFORM pg_catalog.set_config('billing.staff_id', actor::text, true);
     -- One change order at a time per engagement: numbering and periods.
     SELECT * INTO eng FROM billing.engagement x
      WHERE x.firm_id = f AND x.engagement_id = e
@@ -352,6 +328,8 @@ DECLARE
     last_day date;
 BEGIN
     actor := billing.acting_staff_id(f, approved_by);
+    -- The workflow trigger judges the moves below as this person.
+    PERFORM pg_catalog.set_config('billing.staff_id', actor::text, true);
     SELECT * INTO v FROM billing.engagement_version x
      WHERE x.firm_id = f AND x.engagement_version_id = vid;
     IF NOT FOUND THEN
@@ -449,6 +427,8 @@ DECLARE
     v billing.engagement_version;
 BEGIN
     actor := billing.acting_staff_id(f, rejected_by);
+    -- The workflow trigger judges the moves below as this person.
+    PERFORM pg_catalog.set_config('billing.staff_id', actor::text, true);
     SELECT * INTO v FROM billing.engagement_version x
      WHERE x.firm_id = f AND x.engagement_version_id = vid
        FOR UPDATE;

@@ -232,6 +232,8 @@ BEGIN
         RAISE EXCEPTION 'say whether the over-budget work is approved' USING ERRCODE = '22004';
     END IF;
     actor := billing.acting_staff_id(f, decided_by);
+    -- The workflow trigger judges the moves below as this person.
+    PERFORM pg_catalog.set_config('billing.staff_id', actor::text, true);
     SELECT * INTO w FROM billing.wip_entry x
      WHERE x.firm_id = f AND x.wip_entry_id = decide_over_budget_wip.wip_entry_id
        FOR UPDATE;
@@ -670,6 +672,8 @@ DECLARE
     m billing.milestone;
 BEGIN
     actor := billing.acting_staff_id(f, approved_by);
+    -- The workflow trigger judges the moves below as this person.
+    PERFORM pg_catalog.set_config('billing.staff_id', actor::text, true);
     SELECT * INTO m FROM billing.milestone x
      WHERE x.firm_id = f AND x.milestone_id = approve_milestone.milestone_id
        FOR UPDATE;

@@ -2,9 +2,10 @@
 # The audit chain survives pg_dump and pg_restore: after a restore every
 # firm's chain verifies, matches the anchor taken before the dump, holds the
 # same records, and goes on from where it stopped.  Covered: a custom-format
-# dump restored by a plain pg_restore, and a plain SQL dump restored by psql
-# with triggers off (session_replication_role = replica), as doc/audit.md
-# says.
+# dump restored by pg_restore and a plain SQL dump restored by psql, both
+# with triggers off (session_replication_role = replica) as billing's tables
+# are restored (doc/audit.md); and a restore without that, which the log
+# refuses rather than take its rows twice.
 set -eu
 cd "$TOP"
 src=billing_audit_dump_src
@@ -63,14 +64,29 @@ echo "$before_anchors"
 # The demo made a long chain, so an empty comparison cannot pass by accident.
 [ "$(echo "$before_anchors" | awk '$2 > 1000' | wc -l)" -ge 1 ]
 
-# Custom format, plain pg_restore.
+
+
+# Custom format, pg_restore with triggers off.
 dump=$(mktemp)
 pg_dump -Fc -d $src -f "$dump" 2>/dev/null
 psql -X -q -c "CREATE DATABASE $dst"
-pg_restore --exit-on-error -d $dst "$dump"
-rm -f "$dump"
+PGOPTIONS='-c session_replication_role=replica' \
+	pg_restore --exit-on-error -d $dst "$dump"
 check_restored $dst
 echo "custom-format dump restored: chains verify against their anchors"
+
+# Without replica mode the log refuses to be loaded (ZB301): a restore
+# cannot quietly add records to a chain.
+psql -X -q -c "DROP DATABASE IF EXISTS ${dst}_plain" >/dev/null 2>&1
+psql -X -q -c "CREATE DATABASE ${dst}_plain"
+if pg_restore -d ${dst}_plain "$dump" >"$dump.log" 2>&1; then
+	echo "a restore with triggers on was not refused"
+	exit 1
+fi
+grep -q 'COPY failed for table "audit_log".*append-only' "$dump.log"
+psql -X -q -c "DROP DATABASE ${dst}_plain"
+rm -f "$dump" "$dump.log"
+echo "a restore with triggers on is refused by the log"
 
 # The restored chain goes on from where it stopped.
 psql -X -q -d $dst -v ON_ERROR_STOP=1 -c "UPDATE billing.firm SET legal_name = 'Renamed' WHERE name = 'Second Firm'"
