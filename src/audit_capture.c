@@ -47,7 +47,7 @@ static int64 audit_capacity = 0;
 typedef struct AuditTable
 {
 	Oid			relid;			/* hash key */
-	int			natts;			/* the tuple descriptor this was made for */
+	int			natts;			/* columns when this was made */
 	AttrNumber	firm_attnum;
 	int			nkeys;
 	AttrNumber	key_attnums[INDEX_MAX_KEYS];
@@ -266,10 +266,20 @@ find_key_columns(Relation rel, AuditTable *t)
 			break;
 		}
 		t->key_attnums[t->nkeys] = a;
-		t->key_types[t->nkeys] = TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid;
+		t->key_types[t->nkeys] =
+			TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid;
 		t->nkeys++;
 	}
 	ReleaseSysCache(tup);
+}
+
+/* The table's schema-qualified name, quoted where needed. */
+static char *
+qualified_name(Relation rel)
+{
+	char	   *schema = get_namespace_name(RelationGetNamespace(rel));
+
+	return quote_qualified_identifier(schema, RelationGetRelationName(rel));
 }
 
 static AuditTable *
@@ -301,8 +311,7 @@ audited_table(Relation rel)
 		}
 		find_key_columns(rel, t);
 		t->table_name = MemoryContextStrdup(audit_context,
-											quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-																	   RelationGetRelationName(rel)));
+											qualified_name(rel));
 	}
 	if (t->firm_attnum == InvalidAttrNumber)
 	{
@@ -310,8 +319,7 @@ audited_table(Relation rel)
 		ereport(ERROR,
 				(errcode(ERRCODE_BILLING_AUDIT_NO_FIRM),
 				 errmsg("table %s has no firm_id column and cannot be audited",
-						quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												   RelationGetRelationName(rel))),
+						qualified_name(rel)),
 				 errdetail("The audit trail keeps one chain per firm and takes the firm from the row's firm_id bigint column."),
 				 errhint("Drop the trigger %s, or add a column firm_id bigint NOT NULL to the table.",
 						 "billing_audit")));

@@ -82,7 +82,8 @@ audit_check_log_layout(Relation rel)
 		TupleDescAttr(d, Anum_audit_seq - 1)->atttypid != INT8OID ||
 		TupleDescAttr(d, Anum_audit_old_values - 1)->atttypid != JSONBOID ||
 		TupleDescAttr(d, Anum_audit_transaction_id - 1)->atttypid != XID8OID ||
-		TupleDescAttr(d, Anum_audit_statement_time - 1)->atttypid != TIMESTAMPTZOID ||
+		TupleDescAttr(d, Anum_audit_statement_time - 1)->atttypid !=
+		TIMESTAMPTZOID ||
 		TupleDescAttr(d, Anum_audit_hash - 1)->atttypid != BYTEAOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -655,8 +656,9 @@ audit_chain_flush(void)
 				MemoryContextSwitchTo(batch_cxt);
 			}
 			v[Anum_audit_table_name - 1] = fs.table_name_datum;
-			v[Anum_audit_operation - 1] = fs.operations[r->operation == 'I' ? 0 :
-														r->operation == 'U' ? 1 : 2];
+			v[Anum_audit_operation - 1] =
+				fs.operations[r->operation == 'I' ? 0 :
+							  r->operation == 'U' ? 1 : 2];
 			v[Anum_audit_row_key - 1] =
 				text_or_null(r->row_key, &nul[Anum_audit_row_key - 1]);
 			if (r->has_digest)
@@ -768,9 +770,10 @@ PG_FUNCTION_INFO_V1(billing_audit_log_guard);
  *
  * Contract: fired BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE FOR EACH
  * STATEMENT on billing.audit_log, for every role including the owner;
- * always raises ZB301.  A restore loads the log with triggers off
- * (session_replication_role = replica), as it loads every billing table.  The audit trail's writer inserts at heap level and
- * never fires it.  Attached by src/sql/80-audit.sql:
+ * always raises ZB301.  The audit trail's writer inserts at heap level
+ * and never fires it; a restore loads the log with triggers off
+ * (session_replication_role = replica), like every billing table.
+ * Attached by src/sql/80-audit.sql:
  *
  *		CREATE TRIGGER audit_log_append_only
  *			BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON billing.audit_log

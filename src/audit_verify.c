@@ -242,7 +242,8 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 							   (long long) anchor_seq);
 		else
 			problem = psprintf("the chain ends at record %lld but the anchor names record %lld: records were removed from its end",
-							   (long long) (expected - 1), (long long) anchor_seq);
+							   (long long) (expected - 1),
+							   (long long) anchor_seq);
 	}
 	else if (problem != NULL)
 		problem = pstrdup(problem);
@@ -293,9 +294,11 @@ billing_audit_anchor(PG_FUNCTION_ARGS)
 	chain_open(&cs, firm, BackwardScanDirection);
 	if (index_getnext_slot(cs.scan, BackwardScanDirection, cs.slot))
 	{
+		Datum	   *v = cs.slot->tts_values;
+
 		slot_getallattrs(cs.slot);
-		out[0] = Int64GetDatum(DatumGetInt64(cs.slot->tts_values[Anum_audit_seq - 1]));
-		out[1] = PointerGetDatum(DatumGetByteaPCopy(cs.slot->tts_values[Anum_audit_hash - 1]));
+		out[0] = v[Anum_audit_seq - 1];
+		out[1] = PointerGetDatum(DatumGetByteaPCopy(v[Anum_audit_hash - 1]));
 		outnull[1] = false;
 	}
 	chain_close(&cs);
