@@ -299,7 +299,8 @@ audited_table(Relation rel)
 	t = hash_search(audit_tables, &relid, HASH_ENTER, &found);
 	if (!found || t->natts != desc->natts)
 	{
-		t->natts = desc->natts;
+		/* not valid until complete: an error below must not leave it so */
+		t->natts = -1;
 		t->firm_attnum = InvalidAttrNumber;
 		for (i = 0; i < desc->natts; i++)
 		{
@@ -312,10 +313,11 @@ audited_table(Relation rel)
 		find_key_columns(rel, t);
 		t->table_name = MemoryContextStrdup(audit_context,
 											qualified_name(rel));
+		if (t->firm_attnum != InvalidAttrNumber)
+			t->natts = desc->natts;
 	}
 	if (t->firm_attnum == InvalidAttrNumber)
 	{
-		t->natts = -1;			/* look again next time */
 		ereport(ERROR,
 				(errcode(ERRCODE_BILLING_AUDIT_NO_FIRM),
 				 errmsg("table %s has no firm_id column and cannot be audited",
@@ -577,6 +579,7 @@ billing_audit_trigger(PG_FUNCTION_ARGS)
 	Relation	rel;
 	TupleDesc	desc;
 	AuditTable *t;
+	AuditRecord rec;
 	AuditRecord *r;
 	TupleTableSlot *slot;
 	TupleTableSlot *newslot = NULL;
@@ -638,8 +641,12 @@ billing_audit_trigger(PG_FUNCTION_ARGS)
 		firm = DatumGetInt64(cur->tts_values[t->firm_attnum - 1]);
 	}
 
-	r = new_record();
-	memset(r, 0, sizeof(AuditRecord));
+	/*
+	 * Build the record apart and append it only once complete, so that an
+	 * error on the way leaves nothing half-made in the buffer.
+	 */
+	memset(&rec, 0, sizeof(AuditRecord));
+	r = &rec;
 	r->firm_id = firm;
 	r->table_name = t->table_name;
 	r->operation = op;
@@ -705,6 +712,7 @@ billing_audit_trigger(PG_FUNCTION_ARGS)
 		r->old_values = finish_object(&state);
 	}
 
+	*new_record() = rec;
 	return PointerGetDatum(NULL);
 }
 
