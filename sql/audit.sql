@@ -129,6 +129,9 @@ SELECT * FROM billing.audit_anchor(-1);
 SELECT valid, records_checked FROM billing.verify_audit(-1);
 SELECT * FROM billing.verify_audit(:firm, 3, NULL);
 SELECT * FROM billing.verify_audit(:firm, 3, '\x00');
+SELECT * FROM billing.verify_audit(:firm, -5, sha256('x'));
+-- The anchor of an empty chain vouches for nothing.
+SELECT valid, records_checked FROM billing.verify_audit(-1, 0, NULL);
 
 -- The hash is SHA-256 over the canonical form doc/audit.md gives; here it
 -- is again in plain SQL.

@@ -127,16 +127,29 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	firm = PG_GETARG_INT64(0);
-	if (PG_ARGISNULL(1) != PG_ARGISNULL(2))
+	/* the anchor of an empty chain, (0, null), vouches for nothing */
+	has_anchor = !PG_ARGISNULL(1) &&
+		!(PG_ARGISNULL(2) && PG_GETARG_INT64(1) == 0);
+	if (has_anchor && PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("anchor_seq and anchor_hash must be given together"),
 				 errhint("Pass both columns of a row returned by billing.audit_anchor, or neither.")));
-	has_anchor = !PG_ARGISNULL(1);
+	if (!PG_ARGISNULL(2) && PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("anchor_seq and anchor_hash must be given together"),
+				 errhint("Pass both columns of a row returned by billing.audit_anchor, or neither.")));
 	if (has_anchor)
 	{
 		anchor_seq = PG_GETARG_INT64(1);
 		anchor_hash = PG_GETARG_BYTEA_PP(2);
+		if (anchor_seq < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("anchor_seq %lld is not the seq of a record",
+							(long long) anchor_seq),
+					 errhint("Pass the seq returned by billing.audit_anchor; records are numbered from 1.")));
 		if (VARSIZE_ANY_EXHDR(anchor_hash) != PG_SHA256_DIGEST_LENGTH)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
