@@ -2,8 +2,9 @@
 # A crash loses nothing committed and keeps nothing uncommitted: the server
 # is stopped hard (immediate shutdown, no checkpoint) while one transaction
 # is half way through writing WIP, then recovers; committed work is all
-# there, the open transaction's rows are gone, and every index of the
-# billing schema passes amcheck.
+# there, the open transaction's rows are gone, the audit chain holds the
+# committed work's records and nothing of the open transaction's, it
+# verifies, and every index of the billing schema passes amcheck.
 set -eu
 cd "$TOP"
 . test/lib/cluster.sh
@@ -14,6 +15,10 @@ psql -X -q -d $db -c "CREATE EXTENSION billing CASCADE" -c "CREATE EXTENSION amc
 psql -X -q -d $db -v ON_ERROR_STOP=1 -f demo/firm.sql >/dev/null
 
 count() { psql -X -At -d $db -c "SELECT count(*) FROM billing.wip_entry"; }
+audited() {
+	psql -X -At -d $db -c "SELECT count(*) FROM billing.audit_log
+		WHERE table_name = 'billing.wip_entry' AND operation = 'INSERT'"
+}
 copy_wip="INSERT INTO billing.wip_entry (firm_id, engagement_id, engagement_version_id,
         work_item_id, kind, staff_id, worked_on, description, work_type, minutes,
         billable_minutes, rate_id, unit_price, amount)
@@ -22,6 +27,7 @@ copy_wip="INSERT INTO billing.wip_entry (firm_id, engagement_id, engagement_vers
            unit_price, amount
       FROM billing.wip_entry WHERE kind = 'time' ORDER BY wip_entry_id LIMIT"
 before=$(count)
+audited_before=$(audited)
 
 # Committed just before the crash: must survive.
 psql -X -q -d $db -c "$copy_wip 10"
@@ -46,11 +52,29 @@ if [ "$after" != $((before + 10)) ]; then
 	echo "expected $((before + 10)) WIP entries after recovery"
 	exit 1
 fi
+audited_after=$(audited)
+echo "audit records of WIP inserts: $audited_before before, $audited_after after"
+if [ "$audited_after" != $((audited_before + 10)) ]; then
+	echo "expected the audit log to hold exactly the 10 committed inserts more"
+	exit 1
+fi
+valid=$(psql -X -At -d $db -c "SELECT bool_and(v.valid)
+	FROM billing.firm f CROSS JOIN LATERAL billing.verify_audit(f.firm_id) v")
+[ "$valid" = t ] || { echo "the audit chain does not verify after recovery"; exit 1; }
 psql -X -q -d $db -v ON_ERROR_STOP=1 <<'SQL'
-SELECT bt_index_check(c.oid, true)
-  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-  JOIN pg_am am ON am.oid = c.relam
- WHERE c.relnamespace = 'billing'::regnamespace AND am.amname = 'btree';
+DO $$
+DECLARE
+    idx regclass;
+BEGIN
+    FOR idx IN SELECT c.oid
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                 JOIN pg_am am ON am.oid = c.relam
+                WHERE c.relnamespace = 'billing'::regnamespace AND am.amname = 'btree'
+    LOOP
+        PERFORM bt_index_check(idx, true);
+    END LOOP;
+END
+$$;
 SQL
 psql -X -q -c "DROP DATABASE $db"
 echo "recovered: committed work kept, open work gone, indexes intact"
