@@ -27,7 +27,9 @@ q -c "CREATE EXTENSION billing CASCADE" 2>/dev/null
 # Staff s (1..40) has level s % 4: staff, senior, manager, partner, at
 # 150, 200, 250 and 300 an hour (rate_id 11 to 14); engagement e (1..40)
 # has version e and work item e.
+# The set-up loads approved terms directly, as a migration does.
 q <<'SQL'
+SET billing.migration = on;
 INSERT INTO billing.firm (firm_id, name, base_currency) VALUES (1, 'Bench', 'USD');
 INSERT INTO billing.staff (firm_id, staff_id, full_name, level)
 SELECT 1, s, 'Person ' || s,
