@@ -117,8 +117,7 @@ field(StringInfo buf, const char *data, int len)
  * SQL.
  */
 void
-audit_hash_values(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
-				  bool *isnull, uint8 *out)
+audit_hash_values(TupleDesc desc, Datum *values, bool *isnull, uint8 *out)
 {
 	static StringInfoData buf;
 	static bool buf_ready = false;
@@ -185,10 +184,7 @@ audit_hash_values(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
 				break;
 		}
 	}
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (uint8 *) buf.data, buf.len) < 0 ||
-		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	audit_sha256(buf.data, buf.len, out);
 }
 
 static void
@@ -561,7 +557,6 @@ audit_chain_flush(void)
 	MemoryContext old;
 	FlushState	fs;
 	Datum		xid;
-	pg_cryptohash_ctx *ctx;
 	bool		ignored;
 
 	audit_chain_flushed = true;
@@ -614,7 +609,6 @@ audit_chain_flush(void)
 	fs.operations[1] = CStringGetTextDatum(operation_name('U'));
 	fs.operations[2] = CStringGetTextDatum(operation_name('D'));
 	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
-	ctx = audit_transaction_hasher();
 
 	for (start = 0; start < n;)
 	{
@@ -712,7 +706,7 @@ audit_chain_flush(void)
 
 			h = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 			SET_VARSIZE(h, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-			audit_hash_values(ctx, RelationGetDescr(rel), v, nul,
+			audit_hash_values(RelationGetDescr(rel), v, nul,
 							  (uint8 *) VARDATA(h));
 			v[Anum_audit_hash - 1] = PointerGetDatum(h);
 			memcpy(prev, VARDATA(h), PG_SHA256_DIGEST_LENGTH);
