@@ -156,6 +156,7 @@ audit_digest_row(TupleDesc desc, Datum *values, bool *isnull, StringInfo buf,
 			uint64		bits;
 			int			len = att->attlen;
 			int			k;
+			char		image[4 + 8];
 
 			switch (len)
 			{
@@ -173,9 +174,12 @@ audit_digest_row(TupleDesc desc, Datum *values, bool *isnull, StringInfo buf,
 					len = 8;
 					break;
 			}
-			append_be32(buf, (uint32) len);
-			for (k = len - 1; k >= 0; k--)
-				appendStringInfoChar(buf, (char) (bits >> (8 * k)));
+			/* length and value in one append: this runs for every column */
+			image[0] = image[1] = image[2] = 0;
+			image[3] = (char) len;
+			for (k = 0; k < len; k++)
+				image[4 + k] = (char) (bits >> (8 * (len - 1 - k)));
+			appendBinaryStringInfo(buf, image, 4 + len);
 		}
 		else if (att->attlen == -1)
 		{
