@@ -69,7 +69,7 @@ typedef struct AuditRecord
 	char		operation;		/* 'I', 'U' or 'D' */
 	bool		has_digest;
 	SubTransactionId subid;		/* the subtransaction that made the change */
-	char	   *row_key;		/* NULL when the table has no primary key */
+	text	   *row_key;		/* NULL when the table has no primary key */
 	Jsonb	   *old_values;		/* UPDATE: changed columns; DELETE: row */
 	Jsonb	   *new_values;		/* UPDATE: changed columns */
 	AuditWho   *who;

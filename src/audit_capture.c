@@ -329,8 +329,11 @@ append_key_value(StringInfo buf, const char *s)
 	appendStringInfoChar(buf, '"');
 }
 
-/* The row's primary key as a row literal, "(1,42)", in audit_context. */
-static char *
+/*
+ * The row's primary key as a row literal, "(1,42)", in audit_context.  It
+ * is made as a text value, so that the commit writes it as it is.
+ */
+static text *
 row_key(AuditTable *t, TupleTableSlot *slot)
 {
 	StringInfoData buf;
@@ -344,6 +347,7 @@ row_key(AuditTable *t, TupleTableSlot *slot)
 	buf.len = 0;
 	buf.data[0] = '\0';
 	buf.cursor = 0;
+	appendStringInfoSpaces(&buf, VARHDRSZ);
 	appendStringInfoChar(&buf, '(');
 	for (i = 0; i < t->nkeys; i++)
 	{
@@ -376,7 +380,8 @@ row_key(AuditTable *t, TupleTableSlot *slot)
 		}
 	}
 	appendStringInfoChar(&buf, ')');
-	return buf.data;
+	SET_VARSIZE(buf.data, buf.len);
+	return (text *) buf.data;
 }
 
 /* A setting's value, or NULL when it is unset or empty. */

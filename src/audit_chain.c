@@ -712,8 +712,8 @@ audit_chain_flush(void)
 			v[Anum_audit_operation - 1] =
 				fs.operations[r->operation == 'I' ? 0 :
 							  r->operation == 'U' ? 1 : 2];
-			v[Anum_audit_row_key - 1] =
-				text_or_null(r->row_key, &nul[Anum_audit_row_key - 1]);
+			v[Anum_audit_row_key - 1] = PointerGetDatum(r->row_key);
+			nul[Anum_audit_row_key - 1] = (r->row_key == NULL);
 			if (r->has_digest)
 			{
 				bytea	   *d = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
