@@ -7,7 +7,7 @@
  * with two-phase commit) the buffered records are taken firm by firm, in
  * firm order so that two committers cannot deadlock.  For each firm we take
  * a lock of our own on the firm (an advisory-class lock, held until the
- * transaction ends), read the chain's last record with a dirty snapshot
+ * commit is visible), read the chain's last record with a dirty snapshot
  * (so a REPEATABLE READ or SERIALIZABLE writer sees what committed after
  * its snapshot and never fails for it), hash each record with the previous
  * record's hash, and insert them in batches at heap level, with their index
@@ -584,7 +584,7 @@ write_batch(Relation rel, ResultRelInfo *rri, EState *estate,
  *
  * Contract: called once, just before commit or prepare; writes every
  * buffered record into its firm's chain in billing.audit_log, holding
- * each firm's chain lock until the transaction ends.  Does nothing when
+ * each firm's chain lock until the commit is visible.  Does nothing when
  * the buffer is empty.
  */
 void
