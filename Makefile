@@ -21,6 +21,8 @@ DATA = $(wildcard src/upgrade/*.sql)
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS += -std=gnu99
+# The audit trail calls OpenSSL's SHA-256 directly (src/audit.h).
+SHLIB_LINK += $(filter -lcrypto, $(LIBS))
 
 EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check
 

@@ -58,7 +58,6 @@ typedef struct AuditTable
 static HTAB *audit_tables = NULL;
 static AuditTable *last_table = NULL;
 static AuditWho *last_who = NULL;
-static pg_cryptohash_ctx *xact_hasher = NULL;
 static StringInfoData digest_buf;
 static bool digest_buf_ready = false;
 
@@ -69,9 +68,6 @@ static bool digest_buf_ready = false;
 void
 audit_capture_discard(void)
 {
-	if (xact_hasher != NULL)
-		pg_cryptohash_free(xact_hasher);
-	xact_hasher = NULL;
 	audit_records = NULL;
 	audit_nrecords = 0;
 	audit_capacity = 0;
@@ -94,30 +90,6 @@ audit_capture_abort_subxact(SubTransactionId subid)
 	while (audit_nrecords > 0 &&
 		   audit_records[audit_nrecords - 1].subid >= subid)
 		audit_nrecords--;
-}
-
-/*
- * audit_transaction_hasher: a SHA-256 context for the whole transaction.
- * It belongs to the top transaction's resource owner, so that a
- * subtransaction that aborts does not free it under us; it is freed when
- * the transaction ends.
- */
-pg_cryptohash_ctx *
-audit_transaction_hasher(void)
-{
-	if (xact_hasher == NULL)
-	{
-		ResourceOwner save = CurrentResourceOwner;
-
-		CurrentResourceOwner = TopTransactionResourceOwner;
-		xact_hasher = pg_cryptohash_create(PG_SHA256);
-		CurrentResourceOwner = save;
-		if (xact_hasher == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-	}
-	return xact_hasher;
 }
 
 static void
@@ -161,8 +133,8 @@ append_be32(StringInfo buf, uint32 v)
  * with billing.audit_row_digest on the same PostgreSQL major version.
  */
 void
-audit_digest_row(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
-				 bool *isnull, StringInfo buf, uint8 *out)
+audit_digest_row(TupleDesc desc, Datum *values, bool *isnull, StringInfo buf,
+				 uint8 *out)
 {
 	int			i;
 
@@ -184,6 +156,7 @@ audit_digest_row(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
 			uint64		bits;
 			int			len = att->attlen;
 			int			k;
+			char		image[4 + 8];
 
 			switch (len)
 			{
@@ -201,9 +174,12 @@ audit_digest_row(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
 					len = 8;
 					break;
 			}
-			append_be32(buf, (uint32) len);
-			for (k = len - 1; k >= 0; k--)
-				appendStringInfoChar(buf, (char) (bits >> (8 * k)));
+			/* length and value in one append: this runs for every column */
+			image[0] = image[1] = image[2] = 0;
+			image[3] = (char) len;
+			for (k = 0; k < len; k++)
+				image[4 + k] = (char) (bits >> (8 * (len - 1 - k)));
+			appendBinaryStringInfo(buf, image, 4 + len);
 		}
 		else if (att->attlen == -1)
 		{
@@ -229,10 +205,7 @@ audit_digest_row(pg_cryptohash_ctx *ctx, TupleDesc desc, Datum *values,
 			appendBinaryStringInfo(buf, DatumGetPointer(v), att->attlen);
 		}
 	}
-	if (pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (uint8 *) buf->data, buf->len) < 0 ||
-		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
-		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	audit_sha256(buf->data, buf->len, out);
 }
 
 /* The primary key's columns, or none when the table has no primary key. */
@@ -356,8 +329,11 @@ append_key_value(StringInfo buf, const char *s)
 	appendStringInfoChar(buf, '"');
 }
 
-/* The row's primary key as a row literal, "(1,42)", in audit_context. */
-static char *
+/*
+ * The row's primary key as a row literal, "(1,42)", in audit_context.  It
+ * is made as a text value, so that the commit writes it as it is.
+ */
+static text *
 row_key(AuditTable *t, TupleTableSlot *slot)
 {
 	StringInfoData buf;
@@ -371,6 +347,7 @@ row_key(AuditTable *t, TupleTableSlot *slot)
 	buf.len = 0;
 	buf.data[0] = '\0';
 	buf.cursor = 0;
+	appendStringInfoSpaces(&buf, VARHDRSZ);
 	appendStringInfoChar(&buf, '(');
 	for (i = 0; i < t->nkeys; i++)
 	{
@@ -403,7 +380,8 @@ row_key(AuditTable *t, TupleTableSlot *slot)
 		}
 	}
 	appendStringInfoChar(&buf, ')');
-	return buf.data;
+	SET_VARSIZE(buf.data, buf.len);
+	return (text *) buf.data;
 }
 
 /* A setting's value, or NULL when it is unset or empty. */
@@ -666,8 +644,8 @@ billing_audit_trigger(PG_FUNCTION_ARGS)
 			MemoryContextSwitchTo(old);
 			digest_buf_ready = true;
 		}
-		audit_digest_row(audit_transaction_hasher(), desc, cur->tts_values,
-						 cur->tts_isnull, &digest_buf, r->row_digest);
+		audit_digest_row(desc, cur->tts_values, cur->tts_isnull,
+						 &digest_buf, r->row_digest);
 		r->has_digest = true;
 	}
 
@@ -733,7 +711,6 @@ billing_audit_row_digest(PG_FUNCTION_ARGS)
 	HeapTupleData tuple;
 	Datum	   *values = palloc(desc->natts * sizeof(Datum));
 	bool	   *isnull = palloc(desc->natts * sizeof(bool));
-	pg_cryptohash_ctx *ctx;
 	StringInfoData buf;
 	bytea	   *result = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 
@@ -744,14 +721,7 @@ billing_audit_row_digest(PG_FUNCTION_ARGS)
 	heap_deform_tuple(&tuple, desc, values, isnull);
 
 	initStringInfo(&buf);
-	ctx = pg_cryptohash_create(PG_SHA256);
-	if (ctx == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	audit_digest_row(ctx, desc, values, isnull, &buf,
-					 (uint8 *) VARDATA(result));
-	pg_cryptohash_free(ctx);
+	audit_digest_row(desc, values, isnull, &buf, (uint8 *) VARDATA(result));
 	ReleaseTupleDesc(desc);
 	SET_VARSIZE(result, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 	PG_RETURN_BYTEA_P(result);

@@ -111,7 +111,6 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 	int64		anchor_seq = 0;
 	bytea	   *anchor_hash = NULL;
 	ChainScan	cs;
-	pg_cryptohash_ctx *ctx;
 	MemoryContext rec_cxt;
 	MemoryContext old;
 	uint8		prev[PG_SHA256_DIGEST_LENGTH];
@@ -159,11 +158,6 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	ctx = pg_cryptohash_create(PG_SHA256);
-	if (ctx == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
 	rec_cxt = AllocSetContextCreate(CurrentMemoryContext,
 									"billing audit verify",
 									ALLOCSET_DEFAULT_SIZES);
@@ -216,7 +210,7 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 			break;
 		}
 
-		audit_hash_values(ctx, RelationGetDescr(cs.rel), slot->tts_values,
+		audit_hash_values(RelationGetDescr(cs.rel), slot->tts_values,
 						  slot->tts_isnull, computed);
 		hash = stored_hash(slot, Anum_audit_hash);
 		if (hash == NULL ||
@@ -261,7 +255,6 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 	else if (problem != NULL)
 		problem = pstrdup(problem);
 
-	pg_cryptohash_free(ctx);
 
 	out[0] = BoolGetDatum(problem == NULL);
 	out[1] = Int64GetDatum(checked);
