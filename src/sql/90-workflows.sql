@@ -533,14 +533,17 @@ AS $$
 DECLARE
     raised integer;
 BEGIN
-    INSERT INTO billing.alert (firm_id, kind, subject_table, subject_id, message, details)
-    SELECT w.firm_id, 'work_item_overdue', 'billing.work_item', w.work_item_id,
+    -- Through billing.raise_alert, like every alert, so that it is also
+    -- announced on the billing_alert channel.
+    SELECT pg_catalog.count(billing.raise_alert(
+           w.firm_id, 'work_item_overdue', 'billing.work_item', w.work_item_id,
            pg_catalog.format('work item %s "%s" was due on %s and is %s',
                              w.work_item_id, w.name,
                              pg_catalog.to_char(w.due_on, 'YYYY-MM-DD'), w.state),
            pg_catalog.jsonb_build_object('engagement_id', w.engagement_id, 'due_on', w.due_on,
                                          'state', w.state,
-                                         'days_overdue', as_of OPERATOR(pg_catalog.-) w.due_on)
+                                         'days_overdue', as_of OPERATOR(pg_catalog.-) w.due_on)))
+      INTO raised
       FROM billing.work_item w
       JOIN billing.workflow_state s
         ON s.workflow OPERATOR(pg_catalog.=) 'work_item' AND s.state OPERATOR(pg_catalog.=) w.state
@@ -554,7 +557,6 @@ BEGIN
                           AND a.subject_table OPERATOR(pg_catalog.=) 'billing.work_item'
                           AND a.subject_id OPERATOR(pg_catalog.=) w.work_item_id
                           AND a.acknowledged_at IS NULL);
-    GET DIAGNOSTICS raised = ROW_COUNT;
     RETURN raised;
 END
 $$;
