@@ -268,3 +268,14 @@ SELECT t.firm_id, t.engagement_id, t.work_item_id, 'expense', w.staff_id, w.work
   FROM demo_work w
   JOIN demo_target t ON t.slot = floor(w.r1 * (SELECT count(*) FROM demo_target))
  WHERE w.k = 1 AND w.r2 > 0.9;
+
+-- Delivery rules: what billing does when work is delivered.  A finished
+-- audit phase reaches its milestone; a filed return goes to the next
+-- invoice run; a finished monthly close makes its reviewed WIP billable.
+INSERT INTO billing.delivery_rule (firm_id, work_item_kind, on_state, action, description)
+VALUES (:firm, 'audit_phase', 'complete', 'milestone_reached',
+        'A finished audit phase makes its fixed-fee milestone reached'),
+       (:firm, 'return', 'filed', 'queue_for_invoice',
+        'Bill a return as soon as it is filed'),
+       (:firm, 'period_close', 'complete', 'wip_ready_to_invoice',
+        'A finished close makes its submitted WIP billable');

@@ -156,6 +156,33 @@ SELECT rc.period_start, w.kind, w.quantity, w.unit_price, w.amount, w.state, wi.
   JOIN billing.work_item wi ON wi.firm_id = w.firm_id AND wi.work_item_id = w.work_item_id
  WHERE rc.firm_id = 501 AND rc.engagement_id = 5303 ORDER BY rc.period_start;
 SELECT pg_temp.fails($$SELECT * FROM billing.generate_recurring_charges(501, '2026-12-31', '2026-01-01')$$);
+-- The charges are handed in for review like any WIP, in the name of the
+-- engagement's manager (or partner, without one); the one who prepared a
+-- charge cannot approve it, so it takes two reviewers here.
+SET billing.migration = off;
+BEGIN;
+SET LOCAL billing.staff_id = '5001';
+UPDATE billing.wip_entry w SET state = 'approved'
+  FROM billing.recurring_charge rc
+ WHERE rc.firm_id = w.firm_id AND rc.wip_entry_id = w.wip_entry_id AND w.firm_id = 501;
+ROLLBACK;
+BEGIN;
+SET LOCAL billing.staff_id = '5001';
+UPDATE billing.wip_entry w SET state = 'approved'
+  FROM billing.recurring_charge rc
+ WHERE rc.firm_id = w.firm_id AND rc.wip_entry_id = w.wip_entry_id AND w.firm_id = 501
+   AND w.staff_id <> 5001;
+SET LOCAL billing.staff_id = '5002';
+UPDATE billing.wip_entry w SET state = 'approved'
+  FROM billing.recurring_charge rc
+ WHERE rc.firm_id = w.firm_id AND rc.wip_entry_id = w.wip_entry_id AND w.firm_id = 501
+   AND w.staff_id = 5001;
+COMMIT;
+SET billing.migration = on;
+SELECT count(*) FILTER (WHERE w.state = 'approved') AS approved_charges, count(*) AS charges
+  FROM billing.recurring_charge rc
+  JOIN billing.wip_entry w ON w.firm_id = rc.firm_id AND w.wip_entry_id = rc.wip_entry_id
+ WHERE rc.firm_id = 501;
 
 -- Retainers: deposits, draws, the balance; a replenishment request once per
 -- crossing of the threshold (1500.00); no overdraw past the limit (200.00).

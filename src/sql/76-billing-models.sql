@@ -635,12 +635,16 @@ BEGIN
                     due.first_day, due.last_day, 'not_started')
             RETURNING work_item_id INTO item;
         END IF;
+        -- Like any WIP, the charge starts as a draft and is handed in for
+        -- review; a manager approves it with the rest of the month's WIP.
         INSERT INTO billing.wip_entry (firm_id, engagement_id, work_item_id, kind, staff_id,
-                worked_on, description, work_type, quantity, unit_price, state)
+                worked_on, description, work_type, quantity, unit_price)
         VALUES (f, due.eid, item, 'flat', due.staff, due.first_day,
                 format('%s fee, %s to %s', initcap(due.recurring_interval), due.first_day, due.last_day),
-                'recurring_fee', 1, due.recurring_fee, 'approved')
+                'recurring_fee', 1, due.recurring_fee)
         RETURNING billing.wip_entry.wip_entry_id INTO entry;
+        UPDATE billing.wip_entry w SET state = 'submitted'
+         WHERE w.firm_id = f AND w.wip_entry_id = entry;
         UPDATE billing.recurring_charge c SET wip_entry_id = entry
          WHERE c.firm_id = f AND c.engagement_id = due.eid AND c.period_start = due.first_day;
 
@@ -655,7 +659,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION billing.generate_recurring_charges(bigint, date, date) IS
-    'Charges the recurring fee of every active recurring engagement for each month, quarter or year that starts between the two dates, as an approved flat WIP entry under the version in force that day; a period already charged is skipped, so running it twice bills once. Returns the charges made.';
+    'Charges the recurring fee of every active recurring engagement for each month, quarter or year that starts between the two dates, as a flat WIP entry under the version in force that day, submitted for review (approve it like any WIP to make it ready to invoice); a period already charged is skipped, so running it twice bills once. Returns the charges made.';
 
 -- Milestones ------------------------------------------------------------------
 
