@@ -119,7 +119,7 @@ extern void audit_capture_discard(void);
 extern void audit_capture_abort_subxact(SubTransactionId subid);
 
 /* audit_chain.c */
-extern void audit_chain_flush(void);
+extern void audit_chain_flush(bool hold);
 extern bool audit_chain_flushed;
 extern void audit_hash_values(TupleDesc desc, Datum *values, bool *isnull,
 							  uint8 *out);

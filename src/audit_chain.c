@@ -6,13 +6,22 @@
  * At XACT_EVENT_PRE_COMMIT (and XACT_EVENT_PRE_PREPARE, since Citus commits
  * with two-phase commit) the buffered records are taken firm by firm, in
  * firm order so that two committers cannot deadlock.  For each firm we take
- * a lock of our own on the firm (an advisory-class lock, held until the
- * commit is visible), read the chain's last record with a dirty snapshot
- * (so a REPEATABLE READ or SERIALIZABLE writer sees what committed after
- * its snapshot and never fails for it), hash each record with the previous
- * record's hash, and insert them in batches at heap level, with their index
- * entries, as the log's owner.  Writers in different firms never wait for
- * each other; writers in one firm wait only for each other's commit.
+ * a lock of our own on the firm's chain (an advisory-class lock), read the
+ * chain's last record with a dirty snapshot (so a REPEATABLE READ or
+ * SERIALIZABLE writer sees what committed after its snapshot and never
+ * fails for it), hash each record with the previous record's hash, and
+ * insert them in batches at heap level, with their index entries, as the
+ * log's owner.
+ *
+ * Then the chains are handed over: the locks are let go before our commit
+ * finishes, so the next writer of a firm writes its records after ours
+ * while we commit.  A writer whose records follow records still being
+ * committed waits for that commit at the end of its own flush, before its
+ * own commit, so a firm's records commit in chain order; if that commit
+ * failed, the chain it would extend is gone and the writer fails (40001).
+ * Serializable and prepared transactions, which can still fail or wait
+ * long after this point, keep their chains until they end instead.
+ * Writers in different firms never wait for each other.
  *
  * The hash covers a canonical form of the stored columns (audit_hash_values)
  * so that it can be recomputed from the table after a dump and restore.
@@ -23,6 +32,7 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/relscan.h"
+#include "access/transam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
@@ -38,9 +48,11 @@
 #include "portability/instr_time.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/procarray.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -257,6 +269,47 @@ static Oid	known_tails_file = InvalidOid;
 static ChainTail *pending_tails = NULL;
 static int	npending_tails = 0;
 
+/*
+ * Test hooks, for the isolation specs that must hold a committer between
+ * writing its audit records and finishing its commit, or make it fail
+ * there, as a cancel or a failing later commit step would.  Superuser
+ * only; both are off unless a test sets them.
+ */
+static int	test_pause_after_audit_write = 0;
+static bool test_fail_after_audit_write = false;
+
+static void
+run_test_hooks(void)
+{
+	if (test_pause_after_audit_write != 0)
+	{
+		LOCKTAG		tag;
+
+		/* the key of pg_advisory_lock(int8), taken shared and let go */
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, 0,
+							 (uint32) test_pause_after_audit_write, 1);
+		(void) LockAcquire(&tag, ShareLock, false, false);
+		(void) LockRelease(&tag, ShareLock, false);
+	}
+	if (test_fail_after_audit_write)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("billing.test_fail_after_audit_write is set: the commit fails after the audit records were written")));
+}
+
+/* Whether the firms' chain locks were given back before commit. */
+static bool chains_released = false;
+
+/*
+ * A writer whose records ours follow in a firm's chain and that had not
+ * finished committing when we read the chain's tail.
+ */
+typedef struct Predecessor
+{
+	TransactionId xid;
+	int64		firm_id;
+} Predecessor;
+
 static ChainTail *
 known_tail(Relation rel, int64 firm)
 {
@@ -281,10 +334,9 @@ known_tail(Relation rel, int64 firm)
 
 /*
  * At commit: remember the tails written, and release the firms' chain
- * locks.  The commit is visible to everyone by now, so the next writer of
- * a firm reads our records as committed; releasing here rather than with
- * the transaction's other locks shortens the time one firm's committers
- * queue behind each other.
+ * locks when this transaction kept them until its commit (serializable);
+ * releasing here rather than with the transaction's other locks shortens
+ * the time one firm's committers queue behind each other.
  */
 static void
 keep_pending_tails(void)
@@ -304,11 +356,72 @@ keep_pending_tails(void)
 			t->seq = pending_tails[i].seq;
 			memcpy(t->hash, pending_tails[i].hash, PG_SHA256_DIGEST_LENGTH);
 		}
-		firm_lock_tag(&tag, pending_tails[i].firm_id);
-		(void) LockRelease(&tag, ExclusiveLock, false);
+		if (!chains_released)
+		{
+			firm_lock_tag(&tag, pending_tails[i].firm_id);
+			(void) LockRelease(&tag, ExclusiveLock, false);
+		}
 	}
 	pending_tails = NULL;
 	npending_tails = 0;
+	chains_released = false;
+}
+
+/* Give the firms' chain locks back, before commit. */
+static void
+release_chains(void)
+{
+	int			i;
+
+	for (i = 0; i < npending_tails; i++)
+	{
+		LOCKTAG		tag;
+
+		firm_lock_tag(&tag, pending_tails[i].firm_id);
+		(void) LockRelease(&tag, ExclusiveLock, false);
+	}
+	chains_released = true;
+}
+
+/*
+ * How long, in microseconds, a committer polls for a predecessor to finish
+ * committing before it sleeps on the predecessor's transaction lock.
+ */
+#define AUDIT_PREDECESSOR_POLL_USEC	50
+
+/*
+ * Wait until a predecessor has finished, and fail if it did not commit: our
+ * records follow its records, which are then gone, so they would break the
+ * chain.  This only happens when a transaction fails after its audit
+ * records were written (a later commit step, a cancel during it).
+ */
+static void
+await_predecessor(Predecessor *p)
+{
+	instr_time	start;
+	instr_time	now;
+	int			i;
+
+	INSTR_TIME_SET_CURRENT(start);
+	while (TransactionIdIsInProgress(p->xid))
+	{
+		for (i = 0; i < 32; i++)
+			pg_spin_delay();
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, start);
+		if (INSTR_TIME_GET_MICROSEC(now) >= AUDIT_PREDECESSOR_POLL_USEC)
+		{
+			XactLockTableWait(p->xid, NULL, NULL, XLTW_None);
+			break;
+		}
+	}
+	if (!TransactionIdDidCommit(p->xid))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not commit: this transaction's audit records follow those of a transaction that failed while it committed"),
+				 errdetail("In the audit chain of firm %lld, they follow the records of transaction %u, which were rolled back; they would break the chain.",
+						   (long long) p->firm_id, p->xid),
+				 errhint("Retry the transaction.")));
 }
 
 /*
@@ -318,7 +431,8 @@ keep_pending_tails(void)
  * firm's lock.  With a known tail, only records after it are read.
  */
 static int64
-read_tail(Relation rel, Relation index, int64 firm, uint8 *hash)
+read_tail(Relation rel, Relation index, int64 firm, uint8 *hash,
+		  TransactionId *writer)
 {
 	SnapshotData dirty;
 	ScanKeyData key[2];
@@ -344,9 +458,13 @@ read_tail(Relation rel, Relation index, int64 firm, uint8 *hash)
 #endif
 						   known ? 2 : 1, 0);
 	index_rescan(scan, key, known ? 2 : 1, NULL, 0);
+	*writer = InvalidTransactionId;
 	while (index_getnext_slot(scan, dir, slot))
 	{
 		bytea	   *h;
+
+		/* set by the dirty snapshot when the writer is still in progress */
+		*writer = dirty.xmin;
 
 		slot_getallattrs(slot);
 		seq = DatumGetInt64(slot->tts_values[Anum_audit_seq - 1]);
@@ -583,13 +701,18 @@ write_batch(Relation rel, ResultRelInfo *rri, EState *estate,
  * audit_chain_flush: seal and write the transaction's buffer.
  *
  * Contract: called once, just before commit or prepare; writes every
- * buffered record into its firm's chain in billing.audit_log, holding
- * each firm's chain lock until the commit is visible.  Does nothing when
- * the buffer is empty.
+ * buffered record into its firm's chain in billing.audit_log.  With hold,
+ * each firm's chain lock is kept until the transaction ends; without, it
+ * is let go once the records are written.  Either way, returns only once
+ * every transaction whose records ours follow has committed, and raises
+ * 40001 if one did not.  Does nothing when the buffer is empty.
  */
 void
-audit_chain_flush(void)
+audit_chain_flush(bool hold)
 {
+	Predecessor *predecessors = NULL;
+	int			npredecessors = 0;
+	TransactionId writer;
 	Relation	rel;
 	Relation	index;
 	Oid			save_user;
@@ -677,7 +800,18 @@ audit_chain_flush(void)
 		 */
 		resolve_who(&fs, order[start]->who, firm);
 		lock_firm(firm);
-		seq = read_tail(rel, index, firm, prev);
+		seq = read_tail(rel, index, firm, prev, &writer);
+		if (TransactionIdIsValid(writer))
+		{
+			if (npredecessors == 0)
+				predecessors = palloc(sizeof(Predecessor) * 8);
+			else if (npredecessors % 8 == 0)
+				predecessors = repalloc(predecessors, sizeof(Predecessor) *
+										(npredecessors + 8));
+			predecessors[npredecessors].xid = writer;
+			predecessors[npredecessors].firm_id = firm;
+			npredecessors++;
+		}
 		has_prev = (seq > 0);
 
 		for (i = start; i < n && order[i]->firm_id == firm; i++)
@@ -814,6 +948,17 @@ audit_chain_flush(void)
 	index_close(index, NoLock);
 	table_close(rel, NoLock);
 	pfree(order);
+
+	/*
+	 * Our records are in.  Unless we must keep the chains until commit,
+	 * let the firms' next writers in now: they follow our records, and wait
+	 * for our commit only at the end of their own writing.
+	 */
+	if (!hold)
+		release_chains();
+	run_test_hooks();
+	for (i = 0; i < npredecessors; i++)
+		await_predecessor(&predecessors[i]);
 }
 
 PG_FUNCTION_INFO_V1(billing_audit_log_guard);
@@ -872,7 +1017,8 @@ audit_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			audit_chain_flush();
+			audit_chain_flush(event == XACT_EVENT_PRE_PREPARE ||
+							  IsolationIsSerializable());
 			break;
 		case XACT_EVENT_COMMIT:
 			keep_pending_tails();
@@ -885,6 +1031,7 @@ audit_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 			pending_tails = NULL;
 			npending_tails = 0;
+			chains_released = false;
 			audit_capture_discard();
 			audit_chain_flushed = false;
 			break;
@@ -909,6 +1056,17 @@ audit_subxact_callback(SubXactEvent event, SubTransactionId subid,
 void
 billing_audit_init(void)
 {
+	DefineCustomIntVariable("billing.test_pause_after_audit_write",
+							"For tests: the advisory lock key a committer waits for after writing its audit records.",
+							"0, the default, waits for nothing.",
+							&test_pause_after_audit_write, 0, 0, INT_MAX,
+							PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("billing.test_fail_after_audit_write",
+							 "For tests: the commit fails after the audit records were written.",
+							 NULL, &test_fail_after_audit_write, false,
+							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 	RegisterXactCallback(audit_xact_callback, NULL);
 	RegisterSubXactCallback(audit_subxact_callback, NULL);
 }
