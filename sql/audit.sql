@@ -218,6 +218,25 @@ INSERT INTO public.audit_misuse VALUES (:firm);
 
 SELECT valid, problem FROM billing.verify_audit(:firm);
 
+-- The staff member found for a role is remembered from one transaction to
+-- the next, and forgotten as soon as staff change: unmapped, the clerk's
+-- change names nobody; mapped again, it names the clerk again.
+SET ROLE regress_audit_clerk;
+UPDATE billing.service_line SET name = 'Tax, mapped' WHERE firm_id = :firm AND service_line_id = :tax;
+RESET ROLE;
+UPDATE billing.staff SET role_name = NULL WHERE firm_id = :firm AND staff_id = :clerk;
+SET ROLE regress_audit_clerk;
+UPDATE billing.service_line SET name = 'Tax, unmapped' WHERE firm_id = :firm AND service_line_id = :tax;
+RESET ROLE;
+UPDATE billing.staff SET role_name = 'regress_audit_clerk' WHERE firm_id = :firm AND staff_id = :clerk;
+SET ROLE regress_audit_clerk;
+UPDATE billing.service_line SET name = 'Tax' WHERE firm_id = :firm AND service_line_id = :tax;
+RESET ROLE;
+SELECT new_values ->> 'name' AS name, current_role_name, staff_id = :clerk AS clerk
+  FROM billing.audit_log
+ WHERE firm_id = :firm AND table_name = 'billing.service_line'
+ ORDER BY seq DESC LIMIT 3;
+
 DROP TABLE public.audit_note, public.audit_no_firm, public.audit_nullable,
     public.audit_misuse;
 DROP VIEW public.audit_view;

@@ -28,6 +28,7 @@
  */
 #include "audit.h"
 #include "billing.h"
+#include "workflow.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -496,10 +497,6 @@ typedef struct FlushState
 	AuditWho   *staff_who;
 	bool		staff_isnull;
 	int64		staff_id;
-	bool		staff_index_looked_up;
-	Relation	staff;			/* billing.staff, when it can be searched */
-	Relation	staff_index;	/* its unique index on (firm_id, role_name) */
-	AttrNumber	staff_id_attnum;
 	const char *table_name;		/* the table the datum below is for */
 	Datum		table_name_datum;
 	AuditWho   *texts_who;		/* the who the datums below are for */
@@ -521,61 +518,78 @@ role_name_datum(Oid role, char **name)
 }
 
 /*
- * Open billing.staff and its index on (firm_id, role_name), if both exist;
- * the lookup then costs one index probe instead of a planned query.
+ * The staff member found for a firm and a role, kept across transactions:
+ * most backends act for one person, and the lookup opens billing.staff and
+ * its index, which cost more than the rest of a one-row flush.  Valid while
+ * the workflow cache's generation stays the same: the statement trigger on
+ * billing.staff drops that cache whenever staff change (workflow_cache.c).
  */
-static void
-open_staff_index(FlushState *fs)
+static struct
 {
-	Oid			nsp = get_namespace_oid("billing", false);
-	Oid			relid = get_relname_relid("staff", nsp);
-	AttrNumber	firm_att;
-	AttrNumber	role_att;
-	List	   *indexes;
-	ListCell   *lc;
+	bool		valid;
+	uint64		generation;
+	int64		firm;
+	Oid			role;
+	bool		isnull;
+	int64		staff_id;
+}			last_staff;
 
-	fs->staff_index_looked_up = true;
-	if (!OidIsValid(relid))
-		return;
-	firm_att = get_attnum(relid, "firm_id");
-	role_att = get_attnum(relid, "role_name");
-	fs->staff_id_attnum = get_attnum(relid, "staff_id");
-	if (firm_att == InvalidAttrNumber || role_att == InvalidAttrNumber ||
-		fs->staff_id_attnum == InvalidAttrNumber ||
-		get_atttype(relid, role_att) != NAMEOID)
-		return;
-	fs->staff = table_open(relid, AccessShareLock);
-	indexes = RelationGetIndexList(fs->staff);
-	foreach(lc, indexes)
-	{
-		Relation	ind = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index form = ind->rd_index;
-
-		if (form->indnkeyatts == 2 && form->indisvalid &&
-			ind->rd_rel->relam == BTREE_AM_OID &&
-			form->indkey.values[0] == firm_att &&
-			form->indkey.values[1] == role_att)
-		{
-			fs->staff_index = ind;
-			break;
-		}
-		index_close(ind, AccessShareLock);
-	}
-	list_free(indexes);
-	if (fs->staff_index == NULL)
-	{
-		table_close(fs->staff, AccessShareLock);
-		fs->staff = NULL;
-	}
-}
-
+/* The staff member of FIRM whose role_name is ROLE (named NAME), if any. */
 static void
-close_staff_index(FlushState *fs)
+find_staff_by_role(int64 firm, Oid role, const char *name, bool *isnull,
+				   int64 *staff_id)
 {
-	if (fs->staff_index != NULL)
-		index_close(fs->staff_index, AccessShareLock);
-	if (fs->staff != NULL)
-		table_close(fs->staff, AccessShareLock);
+	uint64		generation = workflow_cache_generation();
+	WorkflowGlobals *g;
+	Relation	staff;
+	Relation	index;
+	ScanKeyData keys[2];
+	NameData	role_name;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+
+	if (last_staff.valid && last_staff.generation == generation &&
+		last_staff.firm == firm && last_staff.role == role)
+	{
+		*isnull = last_staff.isnull;
+		*staff_id = last_staff.staff_id;
+		return;
+	}
+	g = workflow_globals();
+	*isnull = true;
+	*staff_id = 0;
+	staff = table_open(g->staff_relid, AccessShareLock);
+	index = index_open(g->staff_role_key, AccessShareLock);
+	slot = table_slot_create(staff, NULL);
+	namestrcpy(&role_name, name);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(firm));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_NAMEEQ,
+				NameGetDatum(&role_name));
+	scan = index_beginscan(staff, index, GetActiveSnapshot(),
+#if PG_VERSION_NUM >= 180000
+						   NULL,
+#endif
+						   2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		Datum		d = slot_getattr(slot, g->staff_staff_id, isnull);
+
+		if (!*isnull)
+			*staff_id = DatumGetInt64(d);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(staff, AccessShareLock);
+
+	last_staff.valid = true;
+	last_staff.generation = generation;
+	last_staff.firm = firm;
+	last_staff.role = role;
+	last_staff.isnull = *isnull;
+	last_staff.staff_id = *staff_id;
 }
 
 static void
@@ -602,42 +616,8 @@ resolve_who(FlushState *fs, AuditWho *who, int64 firm)
 	}
 
 	/* The staff member whose role_name is the current role, in the firm. */
-	fs->staff_isnull = true;
-	if (!fs->staff_index_looked_up)
-		open_staff_index(fs);
-	if (fs->staff_index != NULL)
-	{
-		ScanKeyData keys[2];
-		NameData	role;
-		IndexScanDesc scan;
-		TupleTableSlot *slot = table_slot_create(fs->staff, NULL);
-
-		namestrcpy(&role, fs->current_role);
-		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ,
-					Int64GetDatum(firm));
-		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_NAMEEQ,
-					NameGetDatum(&role));
-		scan = index_beginscan(fs->staff, fs->staff_index,
-							   GetActiveSnapshot(),
-#if PG_VERSION_NUM >= 180000
-							   NULL,
-#endif
-							   2, 0);
-		index_rescan(scan, keys, 2, NULL, 0);
-		if (index_getnext_slot(scan, ForwardScanDirection, slot))
-		{
-			bool		isnull;
-			Datum		d = slot_getattr(slot, fs->staff_id_attnum, &isnull);
-
-			if (!isnull)
-			{
-				fs->staff_isnull = false;
-				fs->staff_id = DatumGetInt64(d);
-			}
-		}
-		index_endscan(scan);
-		ExecDropSingleTupleTableSlot(slot);
-	}
+	find_staff_by_role(firm, who->current_user, fs->current_role,
+					   &fs->staff_isnull, &fs->staff_id);
 }
 
 static Datum
@@ -942,7 +922,6 @@ audit_chain_flush(bool hold)
 	ExecCloseIndices(rri);
 	FreeExecutorState(estate);
 	MemoryContextDelete(batch_cxt);
-	close_staff_index(&fs);
 	PopActiveSnapshot();
 	SetUserIdAndSecContext(save_user, save_sec);
 	index_close(index, NoLock);
