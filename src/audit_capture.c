@@ -384,15 +384,6 @@ row_key(AuditTable *t, TupleTableSlot *slot)
 	return (text *) buf.data;
 }
 
-/* A setting's value, or NULL when it is unset or empty. */
-static const char *
-setting(const char *name)
-{
-	const char *v = GetConfigOption(name, true, false);
-
-	return (v == NULL || v[0] == '\0') ? NULL : v;
-}
-
 static bool
 same_string(const char *a, const char *b)
 {
@@ -434,9 +425,9 @@ capture_who(void)
 		last_who->statement_time == ts)
 		return last_who;
 
-	staff = setting("billing.staff_id");
-	reason_code = setting("billing.reason_code");
-	reason = setting("billing.reason");
+	staff = setting_staff_id();
+	reason_code = setting_reason_code();
+	reason = setting_reason();
 	if (app != NULL && app[0] == '\0')
 		app = NULL;
 	last_who_command = command;

@@ -54,6 +54,7 @@
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -67,6 +68,9 @@
 
 bool		audit_chain_flushed = false;
 
+/* billing.audit_log's OID, once found; reset by log_relid_callback. */
+static Oid	log_relid = InvalidOid;
+
 /*
  * audit_log_relid: the OID of billing.audit_log; an error when the
  * extension's schema or the table is missing.
@@ -74,16 +78,27 @@ bool		audit_chain_flushed = false;
 Oid
 audit_log_relid(void)
 {
-	Oid			nsp = get_namespace_oid("billing", true);
-	Oid			relid = OidIsValid(nsp) ?
-		get_relname_relid("audit_log", nsp) : InvalidOid;
+	Oid			nsp;
 
-	if (!OidIsValid(relid))
+	if (OidIsValid(log_relid))
+		return log_relid;
+	nsp = get_namespace_oid("billing", true);
+	log_relid = OidIsValid(nsp) ?
+		get_relname_relid("audit_log", nsp) : InvalidOid;
+	if (!OidIsValid(log_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table billing.audit_log does not exist"),
 				 errhint("Install the billing extension in this database.")));
-	return relid;
+	return log_relid;
+}
+
+/* Forget the log's OID when it, or every relation, is invalidated. */
+static void
+log_relid_callback(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == log_relid)
+		log_relid = InvalidOid;
 }
 
 /* audit_check_log_layout: refuse a billing.audit_log we do not know. */
@@ -1046,6 +1061,7 @@ billing_audit_init(void)
 							 NULL, &test_fail_after_audit_write, false,
 							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
+	CacheRegisterRelcacheCallback(log_relid_callback, (Datum) 0);
 	RegisterXactCallback(audit_xact_callback, NULL);
 	RegisterSubXactCallback(audit_subxact_callback, NULL);
 }

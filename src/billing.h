@@ -16,5 +16,9 @@
 extern void workflow_init(void);	/* workflow_cache.c */
 extern void billing_rating_init(void);	/* rating.c */
 extern void billing_audit_init(void);	/* audit_chain.c */
+extern void billing_settings_init(void);	/* settings.c */
+extern const char *setting_staff_id(void);
+extern const char *setting_reason_code(void);
+extern const char *setting_reason(void);
 
 #endif							/* BILLING_H */

@@ -17,6 +17,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	billing_settings_init();
 	workflow_init();
 	billing_rating_init();
 	billing_audit_init();

@@ -823,10 +823,7 @@ wip_entry_resolve(PG_FUNCTION_ARGS)
 					 errhint("Correct a billed entry with an adjustment or a credit note.")));
 		if (rerate)
 		{
-			const char *reason = GetConfigOption("billing.reason_code", true,
-												 false);
-
-			if (reason == NULL || reason[0] == '\0')
+			if (setting_reason_code() == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_BILLING_REASON_REQUIRED),
 						 errmsg("re-rating WIP entry " INT64_FORMAT " needs a reason code",

@@ -185,15 +185,6 @@ tuple_int8(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, bool *isnull)
 	return *isnull ? 0 : DatumGetInt64(d);
 }
 
-/* A setting given with SET LOCAL, or NULL when unset or empty. */
-static const char *
-setting(const char *name)
-{
-	const char *value = GetConfigOption(name, true, false);
-
-	return (value == NULL || value[0] == '\0') ? NULL : value;
-}
-
 /*
  * Look up a staff member of FIRM by one unique key (staff_id or role_name)
  * through its index, and fill ACTOR.  Returns false when there is none or
@@ -255,7 +246,7 @@ static void find_actor(WorkflowGlobals *g, int64 firm, const char *given,
 static void
 resolve_actor(WorkflowGlobals *g, int64 firm, Actor *actor)
 {
-	const char *given = setting("billing.staff_id");
+	const char *given = setting_staff_id();
 	Oid			userid = GetUserId();
 	uint64		generation = workflow_cache_generation();
 
@@ -365,7 +356,7 @@ workflow_acting_staff_id(PG_FUNCTION_ARGS)
 		given = given_buf;
 	}
 	else
-		given = setting("billing.staff_id");
+		given = setting_staff_id();
 
 	find_actor(workflow_globals(), firm, given, &actor);
 	if (!actor.found)
@@ -465,8 +456,8 @@ write_history(WorkflowGlobals *g, WorkflowBinding *b, int64 firm, int64 id,
 	Datum	   *values;
 	bool	   *nulls;
 	NameData   *role;
-	const char *reason_code = setting("billing.reason_code");
-	const char *reason = setting("billing.reason");
+	const char *reason_code = setting_reason_code();
+	const char *reason = setting_reason();
 	HeapTuple	tuple;
 	EState	   *estate;
 	ResultRelInfo *rri;
@@ -778,7 +769,7 @@ workflow_trigger(PG_FUNCTION_ARGS)
 				break;
 		}
 
-		if (t->reason_required && setting("billing.reason_code") == NULL)
+		if (t->reason_required && setting_reason_code() == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_BILLING_REASON_REQUIRED),
 					 errmsg("moving %s %lld from \"%s\" to \"%s\" requires a reason code",
