@@ -237,6 +237,20 @@ SELECT new_values ->> 'name' AS name, current_role_name, staff_id = :clerk AS cl
  WHERE firm_id = :firm AND table_name = 'billing.service_line'
  ORDER BY seq DESC LIMIT 3;
 
+-- A table's name is remembered from one transaction to the next, and
+-- follows a rename of the table or of its schema.
+CREATE SCHEMA audit_rename;
+CREATE TABLE audit_rename.note (firm_id bigint NOT NULL, note_id int PRIMARY KEY, body text);
+SELECT billing.audit_table('audit_rename.note');
+INSERT INTO audit_rename.note VALUES (:firm, 1, 'first');
+ALTER TABLE audit_rename.note RENAME TO memo;
+INSERT INTO audit_rename.memo VALUES (:firm, 2, 'second');
+ALTER SCHEMA audit_rename RENAME TO audit_renamed;
+INSERT INTO audit_renamed.memo VALUES (:firm, 3, 'third');
+SELECT table_name, row_key FROM billing.audit_log
+ WHERE firm_id = :firm AND table_name LIKE 'audit_rename%' ORDER BY seq;
+DROP SCHEMA audit_renamed CASCADE;
+
 DROP TABLE public.audit_note, public.audit_no_firm, public.audit_nullable,
     public.audit_misuse;
 DROP VIEW public.audit_view;

@@ -115,6 +115,7 @@ extern int64 audit_nrecords;
 extern MemoryContext audit_context;
 
 /* audit_capture.c */
+extern void audit_capture_init(void);
 extern void audit_capture_discard(void);
 extern void audit_capture_abort_subxact(SubTransactionId subid);
 

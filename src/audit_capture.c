@@ -28,6 +28,7 @@
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -43,7 +44,10 @@ int64		audit_nrecords = 0;
 MemoryContext audit_context = NULL;
 static int64 audit_capacity = 0;
 
-/* What the trigger needs to know of an audited table, kept per transaction */
+/*
+ * What the trigger needs to know of an audited table, kept across
+ * transactions until a relcache invalidation touches the table.
+ */
 typedef struct AuditTable
 {
 	Oid			relid;			/* hash key */
@@ -56,6 +60,8 @@ typedef struct AuditTable
 } AuditTable;
 
 static HTAB *audit_tables = NULL;
+static MemoryContext tables_context = NULL;
+static bool tables_stale = false;
 static AuditTable *last_table = NULL;
 static AuditWho *last_who = NULL;
 static StringInfoData digest_buf;
@@ -72,7 +78,6 @@ audit_capture_discard(void)
 	audit_nrecords = 0;
 	audit_capacity = 0;
 	audit_context = NULL;
-	audit_tables = NULL;
 	last_table = NULL;
 	last_who = NULL;
 }
@@ -96,18 +101,77 @@ static void
 ensure_context(void)
 {
 	if (audit_context == NULL)
-	{
-		HASHCTL		ctl;
-
 		audit_context = AllocSetContextCreate(TopTransactionContext,
 											  "billing audit buffer",
 											  ALLOCSET_DEFAULT_SIZES);
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(AuditTable);
-		ctl.hcxt = audit_context;
-		audit_tables = hash_create("billing audited tables", 16, &ctl,
-								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * The table descriptions, made afresh after an invalidation.  A stale set
+ * still named by buffered records (their table_name) is handed to the
+ * transaction, which frees it at its end.
+ */
+static void
+ensure_tables(void)
+{
+	HASHCTL		ctl;
+
+	if (audit_tables != NULL && !tables_stale)
+		return;
+	if (tables_context != NULL)
+	{
+		if (IsTransactionState())
+			MemoryContextSetParent(tables_context, TopTransactionContext);
+		else
+			MemoryContextDelete(tables_context);
 	}
+	tables_context = AllocSetContextCreate(CacheMemoryContext,
+										   "billing audited tables",
+										   ALLOCSET_SMALL_SIZES);
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(AuditTable);
+	ctl.hcxt = tables_context;
+	audit_tables = hash_create("billing audited tables", 16, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	tables_stale = false;
+	last_table = NULL;
+}
+
+/* A relcache invalidation of an audited table, or of every table. */
+static void
+tables_relcache_callback(Datum arg, Oid relid)
+{
+	if (audit_tables == NULL || tables_stale)
+		return;
+	if (!OidIsValid(relid) ||
+		hash_search(audit_tables, &relid, HASH_FIND, NULL) != NULL)
+	{
+		tables_stale = true;
+		last_table = NULL;
+	}
+}
+
+/* A schema renamed or dropped: the qualified names may have changed. */
+static void
+tables_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (audit_tables != NULL)
+	{
+		tables_stale = true;
+		last_table = NULL;
+	}
+}
+
+/*
+ * audit_capture_init: watch audited tables and schemas for changes.
+ * Called once per backend, from billing_audit_init.
+ */
+void
+audit_capture_init(void)
+{
+	CacheRegisterRelcacheCallback(tables_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, tables_namespace_callback,
+								  (Datum) 0);
 }
 
 static void
@@ -264,11 +328,12 @@ audited_table(Relation rel)
 	bool		found;
 	int			i;
 
+	ensure_context();
 	if (last_table != NULL && last_table->relid == relid &&
 		last_table->natts == desc->natts)
 		return last_table;
 
-	ensure_context();
+	ensure_tables();
 	t = hash_search(audit_tables, &relid, HASH_ENTER, &found);
 	if (!found || t->natts != desc->natts)
 	{
@@ -284,7 +349,7 @@ audited_table(Relation rel)
 				t->firm_attnum = att->attnum;
 		}
 		find_key_columns(rel, t);
-		t->table_name = MemoryContextStrdup(audit_context,
+		t->table_name = MemoryContextStrdup(tables_context,
 											qualified_name(rel));
 		if (t->firm_attnum != InvalidAttrNumber)
 			t->natts = desc->natts;

@@ -1062,6 +1062,7 @@ billing_audit_init(void)
 							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 	CacheRegisterRelcacheCallback(log_relid_callback, (Datum) 0);
+	audit_capture_init();
 	RegisterXactCallback(audit_xact_callback, NULL);
 	RegisterSubXactCallback(audit_subxact_callback, NULL);
 }
