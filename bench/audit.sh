@@ -10,7 +10,10 @@
 #      quadratic in a transaction, so it is measured on 20,000 rows against
 #      a bare insert of the same 20,000 rows;
 #   3. billing.verify_audit over a chain of 1,000,000 records against a
-#      plain SELECT of sha256() over the same canonical bytes.
+#      plain SELECT of sha256() over the same canonical bytes;
+#   4. single-row INSERTs into billing.wip_entry itself, as shipped (rated
+#      by its trigger, workflow and foreign keys checked), with and without
+#      its audit trigger: what the trail costs on real WIP capture.
 #
 # Run by bench/run, which provides PGHOST, PGPORT, PGUSER and BENCH_DB.
 # Each line: what, the measured ratio, the target, then the measurements.
@@ -18,7 +21,7 @@ set -eu
 cd "$(dirname "$0")/.."
 db=${BENCH_DB:-bench_audit}
 secs=${AUDIT_BENCH_SECONDS:-5}
-parts=${AUDIT_BENCH_PARTS:-single bulk verify}
+parts=${AUDIT_BENCH_PARTS:-single bulk verify wip}
 want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 bulk=200000
 pl_bulk=20000
@@ -167,6 +170,45 @@ mp=$(median "${p[@]}")
 r=$(ratio "$mv" "$mp")
 echo "verify_audit over 1,000,000 records / plain sha256 scan of the same bytes = ${r}x the time (target <= 2x, $(verdict "$r" 2 max)); verify ${mv} ms, plain ${mp} ms (medians of 3: verify ${v[*]}; plain ${p[*]}); plain hash equals stored hash for ${same} records"
 echo "for reference, the cheapest hashing scan there is, sha256 of each record's text form (not the canonical bytes): verify_audit / that = $(ratio "$mv" "$mt")x the time; ${mt} ms (runs ${t[*]})"
+fi
+
+# --- 4. billing.wip_entry as shipped
+if want wip; then
+wdb="${db}_wip"
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $wdb" -c "CREATE DATABASE $wdb" 2>/dev/null
+qw() { psql -X -q -v ON_ERROR_STOP=1 -d "$wdb" "$@"; }
+qw -c "CREATE EXTENSION billing CASCADE" 2>/dev/null
+qw -f bench/wip_firm.sql >/dev/null
+qw -c "VACUUM ANALYZE" >/dev/null
+script=$(mktemp)
+cat >"$script" <<'EOF'
+\set e random(1, 40)
+\set s random(1, 40)
+\set d random(0, 360)
+\set m random(1, 240)
+INSERT INTO billing.wip_entry (firm_id, engagement_id, work_item_id, kind, staff_id, worked_on,
+        description, minutes)
+VALUES (1, :e, :e, 'time', :s, date '2026-01-01' + :d::integer, 'Work', :m);
+EOF
+wtps() {
+	pgbench -n -M prepared -c 2 -j 2 -T "$secs" -f "$script" "$wdb" 2>/dev/null |
+		sed -n 's/^tps = \([0-9]*\).*/\1/p'
+}
+wtps >/dev/null
+b=() c=()
+for i in 1 2 3 4 5; do
+	qw -c "ALTER TABLE billing.wip_entry DISABLE TRIGGER billing_audit" >/dev/null
+	b+=("$(wtps)")
+	qw -c "ALTER TABLE billing.wip_entry ENABLE TRIGGER billing_audit" >/dev/null
+	c+=("$(wtps)")
+done
+rm -f "$script"
+mb=$(median "${b[@]}")
+mc=$(median "${c[@]}")
+r=$(ratio "$mc" "$mb")
+valid=$(qw -At -c "SELECT valid FROM billing.verify_audit(1)")
+echo "single-row INSERT into billing.wip_entry as shipped, 2 clients of one firm: with its audit trigger / without = ${r}x the throughput (for reference; the target is for the bare table above); medians without $mb tps, with $mc tps (runs: without ${b[*]}; with ${c[*]}); chain verifies: $valid"
+psql -X -q -d postgres -c "DROP DATABASE $wdb" >/dev/null
 fi
 
 psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null
