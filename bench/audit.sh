@@ -180,16 +180,7 @@ qw() { psql -X -q -v ON_ERROR_STOP=1 -d "$wdb" "$@"; }
 qw -c "CREATE EXTENSION billing CASCADE" 2>/dev/null
 qw -f bench/wip_firm.sql >/dev/null
 qw -c "VACUUM ANALYZE" >/dev/null
-script=$(mktemp)
-cat >"$script" <<'EOF'
-\set e random(1, 40)
-\set s random(1, 40)
-\set d random(0, 360)
-\set m random(1, 240)
-INSERT INTO billing.wip_entry (firm_id, engagement_id, work_item_id, kind, staff_id, worked_on,
-        description, minutes)
-VALUES (1, :e, :e, 'time', :s, date '2026-01-01' + :d::integer, 'Work', :m);
-EOF
+script=bench/wip_insert.pgbench
 wtps() {
 	pgbench -n -M prepared -c 2 -j 2 -T "$secs" -f "$script" "$wdb" 2>/dev/null |
 		sed -n 's/^tps = \([0-9]*\).*/\1/p'
@@ -202,7 +193,6 @@ for i in 1 2 3 4 5; do
 	qw -c "ALTER TABLE billing.wip_entry ENABLE TRIGGER billing_audit" >/dev/null
 	c+=("$(wtps)")
 done
-rm -f "$script"
 mb=$(median "${b[@]}")
 mc=$(median "${c[@]}")
 r=$(ratio "$mc" "$mb")

@@ -29,15 +29,6 @@ q -f bench/wip_firm.sql
 
 script_dir=$(mktemp -d)
 trap 'rm -rf "$script_dir"' EXIT
-cat >"$script_dir/resolved.sql" <<'EOF'
-\set e random(1, 40)
-\set s random(1, 40)
-\set d random(0, 360)
-\set m random(1, 240)
-INSERT INTO billing.wip_entry (firm_id, engagement_id, work_item_id, kind, staff_id, worked_on,
-        description, minutes)
-VALUES (1, :e, :e, 'time', :s, date '2026-01-01' + :d::integer, 'Work', :m);
-EOF
 cat >"$script_dir/precomputed.sql" <<'EOF'
 \set e random(1, 40)
 \set s random(1, 40)
@@ -82,7 +73,7 @@ resolved=()
 precomputed=()
 for r in $(seq "$rounds"); do
 	q -c "ALTER TABLE billing.wip_entry ENABLE TRIGGER wip_entry_resolve"
-	resolved+=("$(tps "$script_dir/resolved.sql")")
+	resolved+=("$(tps bench/wip_insert.pgbench)")
 	q -c "ALTER TABLE billing.wip_entry DISABLE TRIGGER wip_entry_resolve"
 	precomputed+=("$(tps "$script_dir/precomputed.sql")")
 done
