@@ -348,41 +348,6 @@ known_tail(Relation rel, int64 firm)
 	return hash_search(known_tails, &firm, HASH_FIND, NULL);
 }
 
-/*
- * At commit: remember the tails written, and release the firms' chain
- * locks when this transaction kept them until its commit (serializable);
- * releasing here rather than with the transaction's other locks shortens
- * the time one firm's committers queue behind each other.
- */
-static void
-keep_pending_tails(void)
-{
-	int			i;
-
-	for (i = 0; i < npending_tails; i++)
-	{
-		LOCKTAG		tag;
-
-		if (known_tails != NULL)
-		{
-			ChainTail  *t = hash_search(known_tails,
-										&pending_tails[i].firm_id,
-										HASH_ENTER, NULL);
-
-			t->seq = pending_tails[i].seq;
-			memcpy(t->hash, pending_tails[i].hash, PG_SHA256_DIGEST_LENGTH);
-		}
-		if (!chains_released)
-		{
-			firm_lock_tag(&tag, pending_tails[i].firm_id);
-			(void) LockRelease(&tag, ExclusiveLock, false);
-		}
-	}
-	pending_tails = NULL;
-	npending_tails = 0;
-	chains_released = false;
-}
-
 /* Give the firms' chain locks back, before commit. */
 static void
 release_chains(void)
@@ -397,6 +362,32 @@ release_chains(void)
 		(void) LockRelease(&tag, ExclusiveLock, false);
 	}
 	chains_released = true;
+}
+
+/*
+ * At commit: remember the tails written, and release the firms' chain
+ * locks when this transaction kept them until its commit (serializable);
+ * releasing here rather than with the transaction's other locks shortens
+ * the time one firm's committers queue behind each other.
+ */
+static void
+keep_pending_tails(void)
+{
+	int			i;
+
+	if (!chains_released)
+		release_chains();
+	for (i = 0; known_tails != NULL && i < npending_tails; i++)
+	{
+		ChainTail  *t = hash_search(known_tails, &pending_tails[i].firm_id,
+									HASH_ENTER, NULL);
+
+		t->seq = pending_tails[i].seq;
+		memcpy(t->hash, pending_tails[i].hash, PG_SHA256_DIGEST_LENGTH);
+	}
+	pending_tails = NULL;
+	npending_tails = 0;
+	chains_released = false;
 }
 
 /*
