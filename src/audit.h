@@ -119,6 +119,15 @@ extern void audit_capture_init(void);
 extern void audit_capture_discard(void);
 extern void audit_capture_abort_subxact(SubTransactionId subid);
 
+/* audit_ends.c */
+extern void audit_ends_init(void);
+extern bool audit_ends_get(Oid relfilenode, int64 firm, int64 *seq,
+						   uint8 *hash, TransactionId *writer);
+extern void audit_ends_put(Oid relfilenode, int64 firm, int64 seq,
+						   const uint8 *hash, TransactionId writer);
+extern void audit_ends_committed(int64 firm, TransactionId writer);
+extern void audit_ends_forget(int64 firm);
+
 /* audit_chain.c */
 extern void audit_chain_flush(bool hold);
 extern bool audit_chain_flushed;

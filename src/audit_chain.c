@@ -317,6 +317,47 @@ run_test_hooks(void)
 static bool chains_released = false;
 
 /*
+ * The firms whose chains this transaction took, and its transaction id:
+ * at commit their shared chain ends are marked committed, and if the
+ * transaction fails instead they are dropped (audit_ends.c).
+ */
+static int64 *touched_firms = NULL;
+static int	ntouched_firms = 0;
+static TransactionId flush_xid = InvalidTransactionId;
+
+static void
+touch_firm(int64 firm)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	if (touched_firms == NULL)
+		touched_firms = palloc(sizeof(int64) * 8);
+	else if (ntouched_firms % 8 == 0)
+		touched_firms = repalloc(touched_firms,
+								 sizeof(int64) * (ntouched_firms + 8));
+	MemoryContextSwitchTo(old);
+	touched_firms[ntouched_firms++] = firm;
+}
+
+/* At the end of the transaction: tell the shared chain ends how it went. */
+static void
+settle_touched_firms(bool committed)
+{
+	int			i;
+
+	for (i = 0; i < ntouched_firms; i++)
+	{
+		if (committed)
+			audit_ends_committed(touched_firms[i], flush_xid);
+		else
+			audit_ends_forget(touched_firms[i]);
+	}
+	touched_firms = NULL;
+	ntouched_firms = 0;
+	flush_xid = InvalidTransactionId;
+}
+
+/*
  * A writer whose records ours follow in a firm's chain and that had not
  * finished committing when we read the chain's tail.
  */
@@ -771,6 +812,7 @@ audit_chain_flush(bool hold)
 	fs.operations[1] = CStringGetTextDatum(operation_name('U'));
 	fs.operations[2] = CStringGetTextDatum(operation_name('D'));
 	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	flush_xid = GetTopTransactionId();
 
 	for (start = 0; start < n;)
 	{
@@ -786,7 +828,10 @@ audit_chain_flush(bool hold)
 		 */
 		resolve_who(&fs, order[start]->who, firm);
 		lock_firm(firm);
-		seq = read_tail(rel, index, firm, prev, &writer);
+		touch_firm(firm);
+		if (!audit_ends_get(rel->rd_rel->relfilenode, firm, &seq, prev,
+							&writer))
+			seq = read_tail(rel, index, firm, prev, &writer);
 		if (TransactionIdIsValid(writer))
 		{
 			if (npredecessors == 0)
@@ -900,6 +945,8 @@ audit_chain_flush(bool hold)
 				MemoryContextReset(batch_cxt);
 			}
 		}
+		/* the firm's chain now ends here, for the next holder of its lock */
+		audit_ends_put(rel->rd_rel->relfilenode, firm, seq, prev, flush_xid);
 		/* remember this firm's new tail, to keep if the commit succeeds */
 		{
 			ChainTail  *t;
@@ -1006,14 +1053,26 @@ audit_xact_callback(XactEvent event, void *arg)
 							  IsolationIsSerializable());
 			break;
 		case XACT_EVENT_COMMIT:
+			settle_touched_firms(true);
 			keep_pending_tails();
 			audit_capture_discard();
 			audit_chain_flushed = false;
 			break;
 		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			settle_touched_firms(false);
+			pending_tails = NULL;
+			npending_tails = 0;
+			chains_released = false;
+			audit_capture_discard();
+			audit_chain_flushed = false;
+			break;
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
+			/* a prepared transaction's entries are settled by readers */
+			touched_firms = NULL;
+			ntouched_firms = 0;
+			flush_xid = InvalidTransactionId;
 			pending_tails = NULL;
 			npending_tails = 0;
 			chains_released = false;
@@ -1054,6 +1113,7 @@ billing_audit_init(void)
 							 NULL, NULL, NULL);
 	CacheRegisterRelcacheCallback(log_relid_callback, (Datum) 0);
 	audit_capture_init();
+	audit_ends_init();
 	RegisterXactCallback(audit_xact_callback, NULL);
 	RegisterSubXactCallback(audit_subxact_callback, NULL);
 }

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Where each firm's audit chain ends, kept in shared memory when billing is
+# in shared_preload_libraries (src/audit_ends.c), is only ever a faster way
+# to the answer the log gives.  On the test cluster, which preloads billing:
+#
+# - two clients writing one firm for a few seconds leave a chain that
+#   verifies;
+# - a transaction that fails after writing its records leaves no hole;
+# - a record forged into the log with triggers off makes the next commit of
+#   the firm fail on the log's primary key; the retry reads the log, goes on
+#   after the forged record, and verify_audit reports the forgery;
+# - after a restart (the shared table is empty) the chain goes on.
+#
+# Then on a second cluster without the preload, which reads the chain's end
+# from the log: the same concurrent writing verifies, the forged record is
+# followed at once, and the audit isolation specs pass.
+set -eu
+cd "$TOP"
+. test/lib/cluster.sh
+
+write_concurrently() {
+	local db=$1 firm=$2 script
+	script=$(mktemp)
+	cat >"$script" <<EOF
+INSERT INTO billing.service_line (firm_id, code, name)
+VALUES ($firm, 'sl_' || replace(gen_random_uuid()::text, '-', '_'), 'Concurrent');
+EOF
+	pgbench -n -M prepared -c 2 -j 2 -T 3 -f "$script" "$db" >/dev/null 2>&1
+	rm -f "$script"
+}
+new_firm() {
+	psql -X -At -d "$1" -c "INSERT INTO billing.firm (name, base_currency)
+		VALUES ('$2', 'EUR') RETURNING firm_id" | head -1
+}
+verify() {
+	psql -X -At -F ' ' -d "$1" -c "SELECT valid, records_checked, failed_seq
+		FROM billing.verify_audit($2)"
+}
+# forge DB FIRM: append a record with a made-up hash, triggers off.
+forge() {
+	psql -X -q -d "$1" -v ON_ERROR_STOP=1 <<SQL
+SET session_replication_role = replica;
+INSERT INTO billing.audit_log
+SELECT firm_id, seq + 1, table_name, 'DELETE', row_key, NULL, '{"name": "forged"}', NULL,
+       transaction_id, statement_time, session_user_name, current_role_name,
+       staff_id, application_name, reason_code, reason, hash, sha256('forged')
+  FROM billing.audit_log WHERE firm_id = $2 ORDER BY seq DESC LIMIT 1;
+SQL
+}
+last_seq() {
+	psql -X -At -d "$1" -c "SELECT max(seq) FROM billing.audit_log WHERE firm_id = $2"
+}
+# add_line DB FIRM CODE: an audited change; prints the error, if any.
+add_line() {
+	psql -X -q -d "$1" -c "INSERT INTO billing.service_line (firm_id, code, name)
+		VALUES ($2, '$3', 'Line')" 2>&1 || true
+}
+fail() { echo "audit_chain_ends: $*"; exit 1; }
+
+db=billing_chain_ends
+psql -X -q -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+psql -X -q -c "CREATE DATABASE $db"
+psql -X -q -d $db -c "CREATE EXTENSION billing CASCADE" >/dev/null 2>&1
+
+# --- with the shared chain ends
+shared=$(psql -X -At -d $db -c "SELECT count(*) FROM pg_shmem_allocations
+	WHERE name = 'billing audit chain ends'")
+[ "$shared" = 1 ] || fail "the test cluster does not preload billing"
+
+firm=$(new_firm $db 'Chain ends A')
+write_concurrently $db "$firm"
+set -- $(verify $db "$firm")
+[ "$1" = t ] && [ "$2" -gt 100 ] || fail "concurrent writers: verify_audit says $*"
+echo "shared chain ends: two clients wrote $2 records to one firm; the chain verifies"
+
+before=$(last_seq $db "$firm")
+out=$(psql -X -q -d $db -c "BEGIN" \
+	-c "INSERT INTO billing.service_line (firm_id, code, name) VALUES ($firm, 'gone', 'Gone')" \
+	-c "SET LOCAL billing.test_fail_after_audit_write = on" -c "COMMIT" 2>&1) || true
+case "$out" in *test_fail_after_audit_write*) ;; *) fail "the failing commit did not fail: $out" ;; esac
+add_line $db "$firm" after_failure >/dev/null
+set -- $(verify $db "$firm")
+[ "$1" = t ] && [ "$(last_seq $db "$firm")" = $((before + 1)) ] ||
+	fail "after a failed commit: verify_audit says $*, last seq $(last_seq $db "$firm"), before $before"
+echo "shared chain ends: a commit that failed after writing its records left no hole"
+
+forged=$(( $(last_seq $db "$firm") + 1 ))
+forge $db "$firm"
+out=$(add_line $db "$firm" after_forgery_1)
+case "$out" in *audit_log_pkey*) ;; *) fail "the commit after a forged record did not fail on the key: $out" ;; esac
+out=$(add_line $db "$firm" after_forgery_2)
+[ -z "$out" ] || fail "the retry after a forged record failed: $out"
+set -- $(verify $db "$firm")
+[ "$1" = f ] && [ "$3" = "$forged" ] || fail "forged record $forged: verify_audit says $*"
+[ "$(last_seq $db "$firm")" = $((forged + 1)) ] || fail "the retry did not follow the forged record"
+echo "shared chain ends: a forged record failed the next commit once; the retry followed it; verify_audit reports record $forged"
+
+firm2=$(new_firm $db 'Chain ends B')
+add_line $db "$firm2" before_restart >/dev/null
+cluster_restart fast
+add_line $db "$firm2" after_restart >/dev/null
+set -- $(verify $db "$firm2")
+[ "$1" = t ] && [ "$2" -ge 3 ] || fail "after a restart: verify_audit says $*"
+echo "shared chain ends: after a restart the chain goes on and verifies"
+psql -X -q -c "DROP DATABASE $db"
+
+# --- without them: a cluster of its own that does not preload billing
+(
+	cluster_start
+	trap cluster_stop EXIT
+	psql -X -q -c "CREATE DATABASE $db"
+	psql -X -q -d $db -c "CREATE EXTENSION billing CASCADE" >/dev/null 2>&1
+	shared=$(psql -X -At -d $db -c "SELECT count(*) FROM pg_shmem_allocations
+		WHERE name = 'billing audit chain ends'")
+	[ "$shared" = 0 ] || fail "the second cluster preloads billing"
+	firm=$(new_firm $db 'No preload')
+	write_concurrently $db "$firm"
+	set -- $(verify $db "$firm")
+	[ "$1" = t ] && [ "$2" -gt 100 ] || fail "without preload, concurrent writers: verify_audit says $*"
+	echo "without preload: two clients wrote $2 records to one firm; the chain verifies"
+	forged=$(( $(last_seq $db "$firm") + 1 ))
+	forge $db "$firm"
+	out=$(add_line $db "$firm" after_forgery)
+	[ -z "$out" ] || fail "without preload, the commit after a forged record failed: $out"
+	set -- $(verify $db "$firm")
+	[ "$1" = f ] && [ "$3" = "$forged" ] || fail "without preload, forged record $forged: verify_audit says $*"
+	echo "without preload: the next commit followed the forged record; verify_audit reports record $forged"
+	pgxs_test=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/test
+	outdir=$(mktemp -d)
+	chmod 777 "$outdir"
+	if "$pgxs_test/isolation/pg_isolation_regress" --inputdir=test/isolation \
+		--outputdir="$outdir" --bindir="$(pg_bindir)" --host="$PGHOST" \
+		--port="$PGPORT" --user=postgres --dbname=billing_isolation \
+		--load-extension=btree_gist --load-extension=billing \
+		audit_one_firm audit_two_firms audit_handover >"$outdir/log" 2>&1; then
+		echo "without preload: the audit isolation specs pass"
+		rm -rf "$outdir"
+	else
+		cat "$outdir/log" "$outdir/regression.diffs" 2>/dev/null
+		rm -rf "$outdir"
+		fail "without preload, the audit isolation specs failed"
+	fi
+)
