@@ -3,8 +3,10 @@
 # in shared_preload_libraries (src/audit_ends.c), is only ever a faster way
 # to the answer the log gives.  On the test cluster, which preloads billing:
 #
-# - two clients writing one firm for a few seconds leave a chain that
-#   verifies;
+# - two clients writing one firm for a few seconds, some of them
+#   SERIALIZABLE, beside a third writer whose commits keep failing after
+#   writing their records, leave a chain that verifies (the clients retry
+#   the 40001 failures that the failing commits cause);
 # - a transaction that fails after writing its records leaves no hole;
 # - a record forged into the log with triggers off makes the next commit of
 #   the firm fail on the log's primary key; the retry reads the log, goes on
@@ -18,16 +20,42 @@ set -eu
 cd "$TOP"
 . test/lib/cluster.sh
 
+# write_concurrently DB FIRM: for three seconds, two pgbench clients insert
+# into FIRM, one in five transactions SERIALIZABLE, retrying serialization
+# failures (40001), while a third writer's commits keep failing after their
+# audit records were written; prints pgbench's count of failed and retried
+# transactions.
 write_concurrently() {
-	local db=$1 firm=$2 script
+	local db=$1 firm=$2 script failing
 	script=$(mktemp)
 	cat >"$script" <<EOF
+\set kind random(1, 5)
+\if :kind = 1
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+\else
+BEGIN;
+\endif
 INSERT INTO billing.service_line (firm_id, code, name)
 VALUES ($firm, 'sl_' || replace(gen_random_uuid()::text, '-', '_'), 'Concurrent');
+COMMIT;
 EOF
-	pgbench -n -M prepared -c 2 -j 2 -T 3 -f "$script" "$db" >/dev/null 2>&1
+	(
+		end=$((SECONDS + 3))
+		while [ $SECONDS -lt $end ]; do
+			psql -X -q -d "$db" -c "BEGIN" \
+				-c "INSERT INTO billing.service_line (firm_id, code, name)
+				    VALUES ($firm, 'f_' || replace(gen_random_uuid()::text, '-', '_'), 'Fails')" \
+				-c "SET LOCAL billing.test_fail_after_audit_write = on" \
+				-c "COMMIT" >/dev/null 2>&1 || true
+		done
+	) &
+	failing=$!
+	pgbench -n -M prepared -c 2 -j 2 -T 3 --max-tries=100 -f "$script" "$db" 2>&1 |
+		grep -E '^number of (failed transactions|transactions retried)' | tr '\n' ' '
+	wait $failing
 	rm -f "$script"
 }
+
 new_firm() {
 	psql -X -At -d "$1" -c "INSERT INTO billing.firm (name, base_currency)
 		VALUES ('$2', 'EUR') RETURNING firm_id" | head -1
@@ -68,10 +96,13 @@ shared=$(psql -X -At -d $db -c "SELECT count(*) FROM pg_shmem_allocations
 [ "$shared" = 1 ] || fail "the test cluster does not preload billing"
 
 firm=$(new_firm $db 'Chain ends A')
-write_concurrently $db "$firm"
+counts=$(write_concurrently $db "$firm")
+case "$counts" in *"failed transactions: 0 "*) ;; *) fail "concurrent writers: pgbench says $counts" ;; esac
+[ "$(psql -X -At -d $db -c "SELECT count(*) FROM billing.service_line WHERE firm_id = $firm AND name = 'Fails'")" = 0 ] ||
+	fail "a failing commit kept its row"
 set -- $(verify $db "$firm")
 [ "$1" = t ] && [ "$2" -gt 100 ] || fail "concurrent writers: verify_audit says $*"
-echo "shared chain ends: two clients wrote $2 records to one firm; the chain verifies"
+echo "shared chain ends: two clients wrote $2 records to one firm beside a writer whose commits failed ($counts); the chain verifies"
 
 before=$(last_seq $db "$firm")
 out=$(psql -X -q -d $db -c "BEGIN" \
@@ -114,10 +145,11 @@ psql -X -q -c "DROP DATABASE $db"
 		WHERE name = 'billing audit chain ends'")
 	[ "$shared" = 0 ] || fail "the second cluster preloads billing"
 	firm=$(new_firm $db 'No preload')
-	write_concurrently $db "$firm"
+	counts=$(write_concurrently $db "$firm")
+	case "$counts" in *"failed transactions: 0 "*) ;; *) fail "without preload, concurrent writers: pgbench says $counts" ;; esac
 	set -- $(verify $db "$firm")
 	[ "$1" = t ] && [ "$2" -gt 100 ] || fail "without preload, concurrent writers: verify_audit says $*"
-	echo "without preload: two clients wrote $2 records to one firm; the chain verifies"
+	echo "without preload: two clients wrote $2 records to one firm beside a writer whose commits failed ($counts); the chain verifies"
 	forged=$(( $(last_seq $db "$firm") + 1 ))
 	forge $db "$firm"
 	out=$(add_line $db "$firm" after_forgery)
