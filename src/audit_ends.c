@@ -197,7 +197,7 @@ audit_ends_put(Oid relfilenode, int64 firm, int64 seq, const uint8 *hash,
 	LWLockRelease(chain_ends_lock);
 }
 
-/* audit_ends_committed: WRITER committed; its entry, if still there, says so. */
+/* audit_ends_committed: WRITER committed; mark its entry, if still there. */
 void
 audit_ends_committed(int64 firm, TransactionId writer)
 {
