@@ -118,6 +118,41 @@ SELECT seq, operation, old_values, new_values
 SELECT count(*) AS same_by_literal
   FROM billing.history('billing.service_line', format('(%s,%s)', :firm, :tax));
 
+-- The rows one statement inserts into a table are sealed as one record
+-- that holds each row's key and digest in order; billing.audit_change and
+-- billing.history show one row per inserted row.
+INSERT INTO billing.service_line (firm_id, code, name)
+VALUES (:firm, 'bulk1', 'Bulk 1'), (:firm, 'bulk2', 'Bulk 2'), (:firm, 'bulk3', 'Bulk 3');
+SELECT operation, row_key, row_digest, cardinality(row_keys) AS keys,
+       cardinality(row_digests) AS digests, old_values, new_values
+  FROM billing.audit_log WHERE firm_id = :firm ORDER BY seq DESC LIMIT 1;
+SELECT c.item, c.operation, s.code,
+       c.row_digest = billing.audit_row_digest(s) AS digest_matches
+  FROM billing.audit_change c
+  JOIN billing.service_line s ON c.row_key = format('(%s,%s)', s.firm_id, s.service_line_id)
+ WHERE c.firm_id = :firm AND c.seq = (SELECT max(seq) FROM billing.audit_log WHERE firm_id = :firm)
+ ORDER BY c.item;
+SELECT service_line_id AS bulk2 FROM billing.service_line WHERE firm_id = :firm AND code = 'bulk2' \gset
+UPDATE billing.service_line SET name = 'Bulk two' WHERE firm_id = :firm AND service_line_id = :bulk2;
+SELECT item, operation, new_values
+  FROM billing.history('billing.service_line', :firm, :bulk2);
+-- A second statement, or a change of who or why, starts a new record.
+BEGIN;
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'bulk4', 'Bulk 4');
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'bulk5', 'Bulk 5');
+COMMIT;
+SELECT operation, row_key IS NOT NULL AS one_row, row_keys
+  FROM billing.audit_log WHERE firm_id = :firm ORDER BY seq DESC LIMIT 2;
+-- A bulk insert of 2,500 rows is three records of at most 1,000 rows.
+INSERT INTO billing.service_line (firm_id, code, name)
+SELECT :firm, 'many' || g, 'Many ' || g FROM generate_series(1, 2500) g;
+SELECT seq - max(seq) OVER () + 3 AS n, cardinality(row_keys) AS rows_in_record
+  FROM billing.audit_log WHERE firm_id = :firm ORDER BY seq DESC LIMIT 3;
+SELECT count(*) AS changes, count(DISTINCT row_key) AS keys
+  FROM billing.audit_change c
+ WHERE firm_id = :firm AND seq > (SELECT max(seq) - 3 FROM billing.audit_log WHERE firm_id = :firm);
+DELETE FROM billing.service_line WHERE firm_id = :firm AND code LIKE 'many%';
+
 -- Both chains verify, and the anchor is the last record.
 SELECT valid, records_checked, failed_seq, problem, last_seq
   FROM billing.verify_audit(:firm);
@@ -145,6 +180,10 @@ SELECT count(*) AS records,
            pg_temp.field(convert_to(l.operation, 'UTF8')) ||
            pg_temp.field(convert_to(l.row_key, 'UTF8')) ||
            pg_temp.field(l.row_digest) ||
+           pg_temp.field((SELECT string_agg(pg_temp.field(convert_to(k, 'UTF8')), '' ORDER BY o)
+                            FROM unnest(l.row_keys) WITH ORDINALITY u(k, o))) ||
+           pg_temp.field((SELECT string_agg(pg_temp.field(d), '' ORDER BY o)
+                            FROM unnest(l.row_digests) WITH ORDINALITY u(d, o))) ||
            pg_temp.field(convert_to(l.old_values::text, 'UTF8')) ||
            pg_temp.field(convert_to(l.new_values::text, 'UTF8')) ||
            pg_temp.field(convert_to(l.transaction_id::text, 'UTF8')) ||

@@ -5,8 +5,9 @@ SET client_min_messages = warning;
 
 INSERT INTO billing.firm (name, base_currency) VALUES ('Audit Tamper Firm', 'EUR')
 RETURNING firm_id AS firm \gset
-INSERT INTO billing.service_line (firm_id, code, name)
-SELECT :firm, 'line' || g, 'Line ' || g FROM generate_series(1, 3) g;
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'line1', 'Line 1');
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'line2', 'Line 2');
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'line3', 'Line 3');
 UPDATE billing.service_line SET name = name || ' (renamed)' WHERE firm_id = :firm AND code = 'line2';
 DELETE FROM billing.service_line WHERE firm_id = :firm AND code = 'line3';
 INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'line4', 'Line 4');
@@ -97,7 +98,7 @@ ROLLBACK;
 BEGIN;
 SET LOCAL session_replication_role = replica;
 INSERT INTO billing.audit_log
-SELECT firm_id, seq + 1, table_name, 'DELETE', row_key, NULL, '{"name": "Line 4"}', NULL,
+SELECT firm_id, seq + 1, table_name, 'DELETE', row_key, NULL, NULL, NULL, '{"name": "Line 4"}', NULL,
        transaction_id, statement_time, session_user_name, current_role_name,
        staff_id, application_name, reason_code, reason, hash, sha256('forged')
   FROM billing.audit_log WHERE firm_id = :firm AND seq = :anchor_seq;
@@ -111,7 +112,7 @@ SET LOCAL session_replication_role = replica;
 UPDATE billing.audit_log SET seq = seq + 100 WHERE firm_id = :firm AND seq >= 4;
 UPDATE billing.audit_log SET seq = seq - 99 WHERE firm_id = :firm AND seq >= 104;
 INSERT INTO billing.audit_log
-SELECT firm_id, 4, table_name, 'INSERT', row_key, row_digest, NULL, NULL,
+SELECT firm_id, 4, table_name, 'INSERT', row_key, row_digest, NULL, NULL, NULL, NULL,
        transaction_id, statement_time, session_user_name, current_role_name,
        staff_id, application_name, reason_code, reason, hash, sha256('forged')
   FROM billing.audit_log WHERE firm_id = :firm AND seq = 3;
@@ -160,6 +161,10 @@ CREATE FUNCTION pg_temp.rehash(l billing.audit_log) RETURNS bytea LANGUAGE sql A
         pg_temp.field(convert_to(l.operation, 'UTF8')) ||
         pg_temp.field(convert_to(l.row_key, 'UTF8')) ||
         pg_temp.field(l.row_digest) ||
+        pg_temp.field((SELECT string_agg(pg_temp.field(convert_to(k, 'UTF8')), '' ORDER BY o)
+                         FROM unnest(l.row_keys) WITH ORDINALITY u(k, o))) ||
+        pg_temp.field((SELECT string_agg(pg_temp.field(d), '' ORDER BY o)
+                         FROM unnest(l.row_digests) WITH ORDINALITY u(d, o))) ||
         pg_temp.field(convert_to(l.old_values::text, 'UTF8')) ||
         pg_temp.field(convert_to(l.new_values::text, 'UTF8')) ||
         pg_temp.field(convert_to(l.transaction_id::text, 'UTF8')) ||
@@ -194,3 +199,53 @@ ROLLBACK;
 INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'line5', 'Line 5');
 SELECT valid, records_checked = :anchor_seq + 1 AS one_more
   FROM billing.verify_audit(:firm, :anchor_seq, :'anchor_hash');
+
+-- 3. A record of several inserted rows (one statement's rows): tampering
+-- with one row of it is detected at that record.
+INSERT INTO billing.service_line (firm_id, code, name)
+SELECT :firm, 'bulk' || g, 'Bulk ' || g FROM generate_series(1, 4) g;
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'line6', 'Line 6');
+SELECT seq AS bulk_seq, cardinality(row_keys) AS rows_in_record
+  FROM billing.audit_log WHERE firm_id = :firm AND row_keys IS NOT NULL \gset
+SELECT :rows_in_record AS rows_in_record,
+       (SELECT count(*) FROM billing.audit_change WHERE firm_id = :firm AND seq = :bulk_seq) AS changes;
+SELECT valid, records_checked FROM billing.verify_audit(:firm);
+-- One row's key edited.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.audit_log SET row_keys[2] = row_keys[1]
+ WHERE firm_id = :firm AND seq = :bulk_seq;
+SELECT valid, failed_seq = :bulk_seq AS at_record, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+-- One row's digest replaced by that of a row with other contents.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.audit_log SET row_digests[3] = sha256('other contents')
+ WHERE firm_id = :firm AND seq = :bulk_seq;
+SELECT valid, failed_seq = :bulk_seq AS at_record, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+-- One row removed from the record, keys and digests alike.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.audit_log SET row_keys = row_keys[1:3], row_digests = row_digests[1:3]
+ WHERE firm_id = :firm AND seq = :bulk_seq;
+SELECT valid, failed_seq = :bulk_seq AS at_record, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+-- Two rows of the record swapped.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.audit_log
+   SET row_keys = ARRAY[row_keys[2], row_keys[1], row_keys[3], row_keys[4]],
+       row_digests = ARRAY[row_digests[2], row_digests[1], row_digests[3], row_digests[4]]
+ WHERE firm_id = :firm AND seq = :bulk_seq;
+SELECT valid, failed_seq = :bulk_seq AS at_record, problem FROM billing.verify_audit(:firm);
+ROLLBACK;
+-- A record that does not have the shape the writer gives it is refused.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+\set VERBOSITY terse
+UPDATE billing.audit_log SET row_digests = row_digests[1:3]
+ WHERE firm_id = :firm AND seq = :bulk_seq;
+\set VERBOSITY default
+ROLLBACK;
+SELECT valid, records_checked FROM billing.verify_audit(:firm);

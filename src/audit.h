@@ -31,19 +31,32 @@
 #define Anum_audit_operation			4
 #define Anum_audit_row_key				5
 #define Anum_audit_row_digest			6
-#define Anum_audit_old_values			7
-#define Anum_audit_new_values			8
-#define Anum_audit_transaction_id		9
-#define Anum_audit_statement_time		10
-#define Anum_audit_session_user_name	11
-#define Anum_audit_current_role_name	12
-#define Anum_audit_staff_id				13
-#define Anum_audit_application_name		14
-#define Anum_audit_reason_code			15
-#define Anum_audit_reason				16
-#define Anum_audit_prev_hash			17
-#define Anum_audit_hash					18
-#define Natts_audit						18
+#define Anum_audit_row_keys				7
+#define Anum_audit_row_digests			8
+#define Anum_audit_old_values			9
+#define Anum_audit_new_values			10
+#define Anum_audit_transaction_id		11
+#define Anum_audit_statement_time		12
+#define Anum_audit_session_user_name	13
+#define Anum_audit_current_role_name	14
+#define Anum_audit_staff_id				15
+#define Anum_audit_application_name		16
+#define Anum_audit_reason_code			17
+#define Anum_audit_reason				18
+#define Anum_audit_prev_hash			19
+#define Anum_audit_hash					20
+#define Natts_audit						20
+
+/*
+ * Consecutive INSERTs of one table with the same who and why (the rows of
+ * one statement, as a rule) are sealed as one record of several rows, with
+ * their keys and digests in row_keys and row_digests, so that a bulk insert
+ * writes one log row per this many rows instead of one per row.  The key
+ * bytes are bounded too, so that one record stays well below the 1 GB a
+ * value can hold however long the keys are.
+ */
+#define AUDIT_ROWS_PER_RECORD			1000
+#define AUDIT_KEY_BYTES_PER_RECORD		(256 * 1024)
 
 /*
  * Who and why, as they stood when a change was captured.  Consecutive

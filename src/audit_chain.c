@@ -50,6 +50,7 @@
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/procarray.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
@@ -63,8 +64,9 @@
 /* locktag_field4 of our per-firm locks, apart from the advisory functions' */
 #define AUDIT_LOCK_CLASS	0x4155
 
-/* records inserted per heap_multi_insert call */
+/* records inserted per heap_multi_insert call, and their bytes at most */
 #define AUDIT_BATCH			1000
+#define AUDIT_BATCH_BYTES	(8 * 1024 * 1024)
 
 bool		audit_chain_flushed = false;
 
@@ -110,6 +112,9 @@ audit_check_log_layout(Relation rel)
 	if (d->natts != Natts_audit ||
 		TupleDescAttr(d, Anum_audit_firm_id - 1)->atttypid != INT8OID ||
 		TupleDescAttr(d, Anum_audit_seq - 1)->atttypid != INT8OID ||
+		TupleDescAttr(d, Anum_audit_row_keys - 1)->atttypid != TEXTARRAYOID ||
+		TupleDescAttr(d, Anum_audit_row_digests - 1)->atttypid !=
+		BYTEAARRAYOID ||
 		TupleDescAttr(d, Anum_audit_old_values - 1)->atttypid != JSONBOID ||
 		TupleDescAttr(d, Anum_audit_transaction_id - 1)->atttypid != XID8OID ||
 		TupleDescAttr(d, Anum_audit_statement_time - 1)->atttypid !=
@@ -122,16 +127,57 @@ audit_check_log_layout(Relation rel)
 }
 
 static void
+field_length(StringInfo buf, int at, int len)
+{
+	buf->data[at] = (char) ((uint32) len >> 24);
+	buf->data[at + 1] = (char) ((uint32) len >> 16);
+	buf->data[at + 2] = (char) ((uint32) len >> 8);
+	buf->data[at + 3] = (char) len;
+}
+
+static void
 field(StringInfo buf, const char *data, int len)
 {
-	char		b[4];
-
-	b[0] = (char) ((uint32) len >> 24);
-	b[1] = (char) ((uint32) len >> 16);
-	b[2] = (char) ((uint32) len >> 8);
-	b[3] = (char) len;
-	appendBinaryStringInfo(buf, b, 4);
+	enlargeStringInfo(buf, 4 + len);
+	field_length(buf, buf->len, len);
+	buf->len += 4;
 	appendBinaryStringInfo(buf, data, len);
+}
+
+/*
+ * An array of text or bytea is one field whose bytes are its elements in
+ * order, each as a field of its own (a null element as FF FF FF FF).
+ */
+static void
+array_field(StringInfo buf, Datum value, Oid elemtype)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(value);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int			at = buf->len;
+	int			e;
+
+	deconstruct_array(arr, elemtype, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	appendBinaryStringInfo(buf, "\0\0\0\0", 4);
+	for (e = 0; e < nelems; e++)
+	{
+		struct varlena *p;
+
+		if (nulls[e])
+		{
+			appendBinaryStringInfo(buf, "\xff\xff\xff\xff", 4);
+			continue;
+		}
+		p = (struct varlena *) DatumGetPointer(elems[e]);
+		field(buf, VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p));
+	}
+	field_length(buf, at, buf->len - at - 4);
+	pfree(elems);
+	pfree(nulls);
+	if ((Pointer) arr != DatumGetPointer(value))
+		pfree(arr);
 }
 
 /*
@@ -141,7 +187,8 @@ field(StringInfo buf, const char *data, int len)
  * bytes FF FF FF FF; any other value is its length as four bytes big-endian
  * followed by its bytes: integers and xid8 in decimal, timestamptz as the
  * decimal number of microseconds since 1970-01-01 00:00 UTC, text as its
- * characters, bytea as its bytes, jsonb as its text form.  None of these
+ * characters, bytea as its bytes, jsonb as its text form, an array of
+ * text or bytea as its elements each framed the same way.  None of these
  * depends on a setting or on where the row is stored, so the same bytes
  * come back after pg_dump and pg_restore; doc/audit.md shows the same in
  * SQL.
@@ -189,6 +236,12 @@ audit_hash_values(TupleDesc desc, Datum *values, bool *isnull, uint8 *out)
 						 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
 						 USECS_PER_DAY, num);
 				field(&buf, num, strlen(num));
+				break;
+			case Anum_audit_row_keys:
+				array_field(&buf, v, TEXTOID);
+				break;
+			case Anum_audit_row_digests:
+				array_field(&buf, v, BYTEAOID);
 				break;
 			case Anum_audit_old_values:
 			case Anum_audit_new_values:
@@ -699,6 +752,107 @@ record_order(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/* A digest as a bytea value. */
+static bytea *
+digest_bytea(const uint8 *digest)
+{
+	bytea	   *d = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	SET_VARSIZE(d, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	memcpy(VARDATA(d), digest, PG_SHA256_DIGEST_LENGTH);
+	return d;
+}
+
+/*
+ * insert_run_end: where the record that starts at order[from] ends.
+ *
+ * An INSERT takes the INSERTs after it into the same record while they are
+ * of the same firm and table, were captured with the same who and why (the
+ * same AuditWho: capture shares one while nothing in it changes), and the
+ * record stays within AUDIT_ROWS_PER_RECORD rows and
+ * AUDIT_KEY_BYTES_PER_RECORD key bytes.  Any other change is a record of
+ * its own.
+ */
+static int64
+insert_run_end(AuditRecord **order, int64 from, int64 n)
+{
+	AuditRecord *first = order[from];
+	Size		key_bytes;
+	int64		end;
+
+	if (first->operation != 'I' || !first->has_digest)
+		return from + 1;
+	key_bytes = first->row_key ? VARSIZE_ANY(first->row_key) : 0;
+	for (end = from + 1; end < n && end - from < AUDIT_ROWS_PER_RECORD; end++)
+	{
+		AuditRecord *r = order[end];
+
+		if (r->operation != 'I' || !r->has_digest ||
+			r->firm_id != first->firm_id || r->who != first->who ||
+			(r->table_name != first->table_name &&
+			 strcmp(r->table_name, first->table_name) != 0))
+			break;
+		key_bytes += r->row_key ? VARSIZE_ANY(r->row_key) : 0;
+		if (key_bytes > AUDIT_KEY_BYTES_PER_RECORD)
+			break;
+	}
+	return end;
+}
+
+/* The row keys of order[from] to order[to - 1], as a text[] value. */
+static Datum
+run_keys(AuditRecord **order, int64 from, int64 to)
+{
+	int			n = (int) (to - from);
+	Datum	   *keys = palloc(n * sizeof(Datum));
+	bool	   *nulls = palloc(n * sizeof(bool));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			k;
+
+	for (k = 0; k < n; k++)
+	{
+		text	   *key = order[from + k]->row_key;
+
+		nulls[k] = (key == NULL);
+		keys[k] = PointerGetDatum(key);
+	}
+	return PointerGetDatum(construct_md_array(keys, nulls, 1, dims, lbs,
+											  TEXTOID, -1, false,
+											  TYPALIGN_INT));
+}
+
+/*
+ * The row digests of order[from] to order[to - 1], as a bytea[] value,
+ * built in place: each element is a 4-byte header and 32 bytes, already
+ * int-aligned, so the array is one allocation and one copy per digest.
+ */
+static Datum
+run_digests(AuditRecord **order, int64 from, int64 to)
+{
+	int			n = (int) (to - from);
+	int			elem = VARHDRSZ + PG_SHA256_DIGEST_LENGTH;
+	Size		size = ARR_OVERHEAD_NONULLS(1) + (Size) n * elem;
+	ArrayType  *a = palloc0(size);
+	char	   *p;
+	int			k;
+
+	SET_VARSIZE(a, size);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = BYTEAOID;
+	*ARR_DIMS(a) = n;
+	*ARR_LBOUND(a) = 1;
+	p = ARR_DATA_PTR(a);
+	for (k = 0; k < n; k++, p += elem)
+	{
+		SET_VARSIZE(p, elem);
+		memcpy(VARDATA(p), order[from + k]->row_digest,
+			   PG_SHA256_DIGEST_LENGTH);
+	}
+	return PointerGetDatum(a);
+}
+
 /* Insert the filled slots and their index entries. */
 static void
 write_batch(Relation rel, ResultRelInfo *rri, EState *estate,
@@ -748,6 +902,8 @@ audit_chain_flush(bool hold)
 	int64		n = audit_nrecords;
 	int64		i;
 	int64		start;
+	int64		next;
+	Size		batch_bytes = 0;
 	bool		sorted = true;
 	EState	   *estate;
 	ResultRelInfo *rri;
@@ -845,7 +1001,7 @@ audit_chain_flush(bool hold)
 		}
 		has_prev = (seq > 0);
 
-		for (i = start; i < n && order[i]->firm_id == firm; i++)
+		for (i = start; i < n && order[i]->firm_id == firm; i = next)
 		{
 			AuditRecord *r = order[i];
 			TupleTableSlot *slot;
@@ -853,6 +1009,7 @@ audit_chain_flush(bool hold)
 			bool	   *nul;
 			bytea	   *h;
 
+			next = insert_run_end(order, i, n);
 			resolve_who(&fs, r->who, firm);
 			if (nslots == nmade)
 				slots[nmade++] = table_slot_create(rel, NULL);
@@ -877,18 +1034,28 @@ audit_chain_flush(bool hold)
 			v[Anum_audit_operation - 1] =
 				fs.operations[r->operation == 'I' ? 0 :
 							  r->operation == 'U' ? 1 : 2];
-			v[Anum_audit_row_key - 1] = PointerGetDatum(r->row_key);
-			nul[Anum_audit_row_key - 1] = (r->row_key == NULL);
-			if (r->has_digest)
+			if (next - i > 1)
 			{
-				bytea	   *d = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-
-				SET_VARSIZE(d, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-				memcpy(VARDATA(d), r->row_digest, PG_SHA256_DIGEST_LENGTH);
-				v[Anum_audit_row_digest - 1] = PointerGetDatum(d);
+				/* several rows: their keys and digests, in capture order */
+				nul[Anum_audit_row_key - 1] = true;
+				nul[Anum_audit_row_digest - 1] = true;
+				v[Anum_audit_row_keys - 1] = run_keys(order, i, next);
+				v[Anum_audit_row_digests - 1] = run_digests(order, i, next);
+				batch_bytes += (next - i) * (VARHDRSZ + 2 *
+											 PG_SHA256_DIGEST_LENGTH);
 			}
 			else
-				nul[Anum_audit_row_digest - 1] = true;
+			{
+				v[Anum_audit_row_key - 1] = PointerGetDatum(r->row_key);
+				nul[Anum_audit_row_key - 1] = (r->row_key == NULL);
+				if (r->has_digest)
+					v[Anum_audit_row_digest - 1] =
+						PointerGetDatum(digest_bytea(r->row_digest));
+				else
+					nul[Anum_audit_row_digest - 1] = true;
+				nul[Anum_audit_row_keys - 1] = true;
+				nul[Anum_audit_row_digests - 1] = true;
+			}
 			v[Anum_audit_old_values - 1] = PointerGetDatum(r->old_values);
 			nul[Anum_audit_old_values - 1] = (r->old_values == NULL);
 			v[Anum_audit_new_values - 1] = PointerGetDatum(r->new_values);
@@ -918,13 +1085,8 @@ audit_chain_flush(bool hold)
 			v[Anum_audit_reason - 1] = fs.reason;
 			nul[Anum_audit_reason - 1] = (r->who->reason == NULL);
 			if (has_prev)
-			{
-				bytea	   *p = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-
-				SET_VARSIZE(p, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-				memcpy(VARDATA(p), prev, PG_SHA256_DIGEST_LENGTH);
-				v[Anum_audit_prev_hash - 1] = PointerGetDatum(p);
-			}
+				v[Anum_audit_prev_hash - 1] =
+					PointerGetDatum(digest_bytea(prev));
 			else
 				nul[Anum_audit_prev_hash - 1] = true;
 
@@ -938,10 +1100,12 @@ audit_chain_flush(bool hold)
 			MemoryContextSwitchTo(old);
 
 			ExecStoreVirtualTuple(slot);
-			if (++nslots == AUDIT_BATCH)
+			/* a batch of large records is written before it grows big */
+			if (++nslots == AUDIT_BATCH || batch_bytes >= AUDIT_BATCH_BYTES)
 			{
 				write_batch(rel, rri, estate, slots, nslots, cid, bistate);
 				nslots = 0;
+				batch_bytes = 0;
 				MemoryContextReset(batch_cxt);
 			}
 		}

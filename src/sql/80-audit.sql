@@ -16,6 +16,8 @@ CREATE TABLE billing.audit_log (
                         CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
     row_key             text,
     row_digest          bytea,
+    row_keys            text[],
+    row_digests         bytea[],
     old_values          jsonb,
     new_values          jsonb,
     transaction_id      xid8 NOT NULL,
@@ -28,17 +30,27 @@ CREATE TABLE billing.audit_log (
     reason              text,
     prev_hash           bytea,
     hash                bytea NOT NULL,
-    PRIMARY KEY (firm_id, seq)
+    PRIMARY KEY (firm_id, seq),
+    -- what the writer makes; the hash, not this, is what detects tampering
+    CONSTRAINT audit_log_rows_of_one_insert CHECK (
+        (row_keys IS NULL AND row_digests IS NULL)
+        OR (operation OPERATOR(pg_catalog.=) 'INSERT'
+            AND row_key IS NULL AND row_digest IS NULL
+            AND pg_catalog.cardinality(row_keys) OPERATOR(pg_catalog.>=) 2
+            AND pg_catalog.cardinality(row_keys)
+                OPERATOR(pg_catalog.=) pg_catalog.cardinality(row_digests)))
 );
 
 COMMENT ON TABLE billing.audit_log IS
     'Every change to a firm''s billing data, append-only, one hash chain per firm: each record''s hash covers the record and the previous record''s hash. Check it with billing.verify_audit.';
 COMMENT ON COLUMN billing.audit_log.firm_id IS 'The firm whose data changed; each firm has its own chain.';
-COMMENT ON COLUMN billing.audit_log.seq IS 'Position in the firm''s chain: 1, 2, 3, ... without gaps, so a removed record shows as a gap.';
+COMMENT ON COLUMN billing.audit_log.seq IS 'Position in the firm''s chain: 1, 2, 3, ... without gaps, so a removed record shows as a gap. A record covers one change, or several rows inserted together (row_keys).';
 COMMENT ON COLUMN billing.audit_log.table_name IS 'The changed table, schema-qualified (billing.wip_entry).';
 COMMENT ON COLUMN billing.audit_log.operation IS 'INSERT, UPDATE or DELETE.';
-COMMENT ON COLUMN billing.audit_log.row_key IS 'The changed row''s primary key as a row literal, for example (1,42) for firm 1, id 42; null when the table has no primary key.';
-COMMENT ON COLUMN billing.audit_log.row_digest IS 'SHA-256 of the row as written by an INSERT or UPDATE (see billing.audit_row_digest); null for a DELETE.';
+COMMENT ON COLUMN billing.audit_log.row_key IS 'The changed row''s primary key as a row literal, for example (1,42) for firm 1, id 42; null when the table has no primary key, and in a record of several inserted rows (see row_keys).';
+COMMENT ON COLUMN billing.audit_log.row_digest IS 'SHA-256 of the row as written by an INSERT or UPDATE (see billing.audit_row_digest); null for a DELETE and in a record of several inserted rows (see row_digests).';
+COMMENT ON COLUMN billing.audit_log.row_keys IS 'A record of several rows inserted together (consecutive INSERTs into one table with the same who and why, up to 1,000 rows): their keys, in the order they were inserted. Null for a record of one row. billing.audit_change shows one row per key.';
+COMMENT ON COLUMN billing.audit_log.row_digests IS 'A record of several inserted rows: the SHA-256 digest of each, in the order of row_keys. Null for a record of one row.';
 COMMENT ON COLUMN billing.audit_log.old_values IS 'UPDATE: the changed columns before the change; DELETE: the whole row; values in their text form.';
 COMMENT ON COLUMN billing.audit_log.new_values IS 'UPDATE: the changed columns after the change; values in their text form. Null for INSERT and DELETE.';
 COMMENT ON COLUMN billing.audit_log.transaction_id IS 'The transaction that made the change (compare with pg_current_xact_id()).';
@@ -135,6 +147,45 @@ CREATE FUNCTION billing.audit_row_digest(row_value record)
 COMMENT ON FUNCTION billing.audit_row_digest(record) IS
     'SHA-256 of a row in the form the audit trail seals it (audit_log.row_digest): compare it with the last INSERT or UPDATE record of the row to find changes made behind the trigger''s back.';
 
+CREATE VIEW billing.audit_change
+    WITH (security_invoker = true) AS
+SELECT l.firm_id, l.seq, 1::integer AS item, l.table_name, l.operation,
+       l.row_key, l.row_digest, l.old_values, l.new_values, l.transaction_id,
+       l.statement_time, l.session_user_name, l.current_role_name, l.staff_id,
+       l.application_name, l.reason_code, l.reason
+  FROM billing.audit_log l
+ WHERE l.row_keys IS NULL
+UNION ALL
+SELECT l.firm_id, l.seq, k.item::integer, l.table_name, l.operation,
+       k.row_key, k.row_digest, l.old_values, l.new_values, l.transaction_id,
+       l.statement_time, l.session_user_name, l.current_role_name, l.staff_id,
+       l.application_name, l.reason_code, l.reason
+  FROM billing.audit_log l
+ CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(l.row_keys),
+                                pg_catalog.unnest(l.row_digests))
+       WITH ORDINALITY AS k(row_key, row_digest, item)
+ WHERE l.row_keys IS NOT NULL;
+COMMENT ON VIEW billing.audit_change IS
+    'One row per recorded change: billing.audit_log with each record of several inserted rows shown as one row per row. Reads the log with the reader''s own rights.';
+COMMENT ON COLUMN billing.audit_change.firm_id IS 'The firm whose data changed.';
+COMMENT ON COLUMN billing.audit_change.seq IS 'The record of the firm''s chain that holds the change (billing.audit_log.seq).';
+COMMENT ON COLUMN billing.audit_change.item IS 'Which row of the record: 1 for a record of one change, 1, 2, ... in insertion order for a record of several inserted rows.';
+COMMENT ON COLUMN billing.audit_change.table_name IS 'The changed table, schema-qualified.';
+COMMENT ON COLUMN billing.audit_change.operation IS 'INSERT, UPDATE or DELETE.';
+COMMENT ON COLUMN billing.audit_change.row_key IS 'The changed row''s primary key as a row literal; null when the table has no primary key.';
+COMMENT ON COLUMN billing.audit_change.row_digest IS 'SHA-256 of the row as written by an INSERT or UPDATE; null for a DELETE.';
+COMMENT ON COLUMN billing.audit_change.old_values IS 'UPDATE: the changed columns before the change; DELETE: the whole row.';
+COMMENT ON COLUMN billing.audit_change.new_values IS 'UPDATE: the changed columns after the change.';
+COMMENT ON COLUMN billing.audit_change.transaction_id IS 'The transaction that made the change.';
+COMMENT ON COLUMN billing.audit_change.statement_time IS 'When the statement that made the change started.';
+COMMENT ON COLUMN billing.audit_change.session_user_name IS 'The role that logged in.';
+COMMENT ON COLUMN billing.audit_change.current_role_name IS 'The role in effect when the change was made.';
+COMMENT ON COLUMN billing.audit_change.staff_id IS 'The staff member the application acted for, if known.';
+COMMENT ON COLUMN billing.audit_change.application_name IS 'The application_name of the session.';
+COMMENT ON COLUMN billing.audit_change.reason_code IS 'The billing.reason_code setting in effect, if any.';
+COMMENT ON COLUMN billing.audit_change.reason IS 'The billing.reason setting in effect, if any.';
+REVOKE ALL ON TABLE billing.audit_change FROM PUBLIC;
+
 CREATE FUNCTION billing.verify_audit(
         firm_id bigint,
         anchor_seq bigint DEFAULT NULL,
@@ -164,25 +215,25 @@ COMMENT ON FUNCTION billing.audit_anchor(bigint) IS
     'The latest record of a firm''s audit chain (seq 0 and a null hash when it is empty): keep it outside the database and pass it to billing.verify_audit later.';
 
 CREATE FUNCTION billing.history(table_name regclass, row_key text)
-    RETURNS SETOF billing.audit_log
+    RETURNS SETOF billing.audit_change
     LANGUAGE sql
     STABLE STRICT PARALLEL SAFE
     AS $$
     SELECT l.*
-      FROM billing.audit_log l
+      FROM billing.audit_change l
       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) $1
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE l.table_name OPERATOR(pg_catalog.=)
            (pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
             OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname))
        AND l.row_key OPERATOR(pg_catalog.=) $2
-     ORDER BY l.firm_id, l.seq
+     ORDER BY l.firm_id, l.seq, l.item
 $$;
 COMMENT ON FUNCTION billing.history(regclass, text) IS
     'Every recorded change to one row, oldest first; the key is the primary key as a row literal, for example ''(1,42)''.';
 
 CREATE FUNCTION billing.history(table_name regclass, firm_id bigint, id bigint)
-    RETURNS SETOF billing.audit_log
+    RETURNS SETOF billing.audit_change
     LANGUAGE sql
     STABLE STRICT PARALLEL SAFE
     AS $$
@@ -199,6 +250,7 @@ CREATE FUNCTION billing.terms_changes(
     RETURNS TABLE (
         firm_id bigint,
         seq bigint,
+        item integer,
         changed_at timestamptz,
         table_name text,
         operation text,
@@ -217,7 +269,7 @@ CREATE FUNCTION billing.terms_changes(
     WITH l AS (
         SELECT l.*,
                pg_catalog.split_part(pg_catalog.btrim(l.row_key, '()'), ',', 2) AS id_text
-          FROM billing.audit_log l
+          FROM billing.audit_change l
          WHERE l.table_name OPERATOR(pg_catalog.=) ANY (ARRAY['billing.rate',
                    'billing.rate_card', 'billing.engagement_rate',
                    'billing.adjustment', 'billing.engagement_version'])
@@ -225,7 +277,7 @@ CREATE FUNCTION billing.terms_changes(
            AND l.statement_time OPERATOR(pg_catalog.<) $2
            AND ($3 IS NULL OR (l.firm_id OPERATOR(pg_catalog.=) $3))
     )
-    SELECT l.firm_id, l.seq, l.statement_time, l.table_name, l.operation,
+    SELECT l.firm_id, l.seq, l.item, l.statement_time, l.table_name, l.operation,
            l.row_key, l.old_values, l.new_values, n.row_now, l.staff_id,
            s.full_name, l.current_role_name,
            coalesce(l.reason_code, n.row_now OPERATOR(pg_catalog.->>) 'reason_code',
@@ -264,7 +316,7 @@ CREATE FUNCTION billing.terms_changes(
       LEFT JOIN billing.staff s
              ON s.firm_id OPERATOR(pg_catalog.=) l.firm_id
             AND s.staff_id OPERATOR(pg_catalog.=) l.staff_id
-     ORDER BY l.firm_id, l.seq
+     ORDER BY l.firm_id, l.seq, l.item
 $$;
 COMMENT ON FUNCTION billing.terms_changes(timestamptz, timestamptz, bigint) IS
     'Every change to rates, rate cards, engagement rates, adjustments (write-ups, write-downs, discounts, write-offs) and engagement terms (versions) in [period_from, period_to), with the row as it is now, who made the change and why (the reason given with the change, else the row''s own reason).';

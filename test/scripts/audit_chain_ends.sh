@@ -69,7 +69,7 @@ forge() {
 	psql -X -q -d "$1" -v ON_ERROR_STOP=1 <<SQL
 SET session_replication_role = replica;
 INSERT INTO billing.audit_log
-SELECT firm_id, seq + 1, table_name, 'DELETE', row_key, NULL, '{"name": "forged"}', NULL,
+SELECT firm_id, seq + 1, table_name, 'DELETE', row_key, NULL, NULL, NULL, '{"name": "forged"}', NULL,
        transaction_id, statement_time, session_user_name, current_role_name,
        staff_id, application_name, reason_code, reason, hash, sha256('forged')
   FROM billing.audit_log WHERE firm_id = $2 ORDER BY seq DESC LIMIT 1;

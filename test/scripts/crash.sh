@@ -16,7 +16,7 @@ psql -X -q -d $db -v ON_ERROR_STOP=1 -f demo/firm.sql >/dev/null
 
 count() { psql -X -At -d $db -c "SELECT count(*) FROM billing.wip_entry"; }
 audited() {
-	psql -X -At -d $db -c "SELECT count(*) FROM billing.audit_log
+	psql -X -At -d $db -c "SELECT count(*) FROM billing.audit_change
 		WHERE table_name = 'billing.wip_entry' AND operation = 'INSERT'"
 }
 copy_wip="INSERT INTO billing.wip_entry (firm_id, engagement_id, engagement_version_id,
