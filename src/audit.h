@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "executor/tuptable.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #ifdef USE_OPENSSL
@@ -140,6 +141,37 @@ extern void audit_ends_put(Oid relfilenode, int64 firm, int64 seq,
 						   const uint8 *hash, TransactionId writer);
 extern void audit_ends_committed(int64 firm, TransactionId writer);
 extern void audit_ends_forget(int64 firm);
+
+/*
+ * Writing records into billing.audit_log (audit_write.c): open, then for
+ * each record fill the values audit_writer_next gives (in memory from
+ * audit_writer_context) and call audit_writer_add; close writes the rest.
+ */
+typedef struct AuditWriter
+{
+	Relation	rel;
+	Relation	pk;				/* opened by the caller, left open */
+	CommandId	cid;
+	int			capacity;		/* records per batch */
+	int			n;				/* records waiting */
+	Size		bytes;			/* their extra bytes */
+	Datum	   *values;			/* Natts_audit per record */
+	bool	   *isnull;
+	TupleTableSlot **slots;		/* made for the first batch of several */
+	int			nindexes;
+	Relation   *indexes;
+	struct IndexInfo **infos;
+	bool		by_executor;	/* an index we cannot fill ourselves */
+	struct EState *estate;
+	struct ResultRelInfo *rri;
+} AuditWriter;
+
+extern void audit_writer_open(AuditWriter *w, Relation rel, Relation pk,
+							  int64 nmax);
+extern Datum *audit_writer_next(AuditWriter *w, bool **isnull);
+extern void audit_writer_add(AuditWriter *w, Size bytes);
+extern MemoryContext audit_writer_context(void);
+extern void audit_writer_close(AuditWriter *w);
 
 /* audit_chain.c */
 extern void audit_chain_flush(bool hold);

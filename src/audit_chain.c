@@ -64,9 +64,6 @@
 /* locktag_field4 of our per-firm locks, apart from the advisory functions' */
 #define AUDIT_LOCK_CLASS	0x4155
 
-/* records inserted per heap_multi_insert call, and their bytes at most */
-#define AUDIT_BATCH			1000
-#define AUDIT_BATCH_BYTES	(8 * 1024 * 1024)
 
 bool		audit_chain_flushed = false;
 
@@ -853,31 +850,6 @@ run_digests(AuditRecord **order, int64 from, int64 to)
 	return PointerGetDatum(a);
 }
 
-/* Insert the filled slots and their index entries. */
-static void
-write_batch(Relation rel, ResultRelInfo *rri, EState *estate,
-			TupleTableSlot **slots, int n, CommandId cid,
-			BulkInsertState bistate)
-{
-	int			i;
-
-	heap_multi_insert(rel, slots, n, cid, 0, bistate);
-	for (i = 0; i < n; i++)
-	{
-		List	   *r;
-
-		r = ExecInsertIndexTuples(rri, slots[i], estate, false, false,
-								  NULL, NIL
-#if PG_VERSION_NUM >= 160000
-								  ,false
-#endif
-			);
-		list_free(r);
-		ResetPerTupleExprContext(estate);
-		ExecClearTuple(slots[i]);
-	}
-}
-
 /*
  * audit_chain_flush: seal and write the transaction's buffer.
  *
@@ -903,15 +875,8 @@ audit_chain_flush(bool hold)
 	int64		i;
 	int64		start;
 	int64		next;
-	Size		batch_bytes = 0;
 	bool		sorted = true;
-	EState	   *estate;
-	ResultRelInfo *rri;
-	TupleTableSlot *slots[AUDIT_BATCH];
-	int			nslots = 0;
-	int			nmade = 0;
-	CommandId	cid;
-	BulkInsertState bistate = NULL;
+	AuditWriter writer_state;
 	MemoryContext batch_cxt;
 	MemoryContext old;
 	FlushState	fs;
@@ -949,20 +914,8 @@ audit_chain_flush(bool hold)
 	if (!sorted)
 		qsort(order, n, sizeof(AuditRecord *), record_order);
 
-	estate = CreateExecutorState();
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	ExecOpenIndices(rri, false);
-	cid = GetCurrentCommandId(true);
-	/*
-	 * No BulkInsertState: its small ring of buffers makes this backend write
-	 * out (and flush WAL for) the log's pages itself as the ring wraps, which
-	 * costs more than the insert; the pages go to shared buffers like the
-	 * audited rows themselves.
-	 */
-	batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
-									  "billing audit batch",
-									  ALLOCSET_DEFAULT_SIZES);
+	audit_writer_open(&writer_state, rel, index, n);
+	batch_cxt = audit_writer_context();
 	memset(&fs, 0, sizeof(fs));
 	fs.operations[0] = CStringGetTextDatum(operation_name('I'));
 	fs.operations[1] = CStringGetTextDatum(operation_name('U'));
@@ -1004,20 +957,14 @@ audit_chain_flush(bool hold)
 		for (i = start; i < n && order[i]->firm_id == firm; i = next)
 		{
 			AuditRecord *r = order[i];
-			TupleTableSlot *slot;
 			Datum	   *v;
 			bool	   *nul;
 			bytea	   *h;
+			Size		extra = 0;
 
 			next = insert_run_end(order, i, n);
 			resolve_who(&fs, r->who, firm);
-			if (nslots == nmade)
-				slots[nmade++] = table_slot_create(rel, NULL);
-			slot = slots[nslots];
-			ExecClearTuple(slot);
-			v = slot->tts_values;
-			nul = slot->tts_isnull;
-			memset(nul, 0, Natts_audit * sizeof(bool));
+			v = audit_writer_next(&writer_state, &nul);
 
 			old = MemoryContextSwitchTo(batch_cxt);
 			v[Anum_audit_firm_id - 1] = Int64GetDatum(firm);
@@ -1041,8 +988,7 @@ audit_chain_flush(bool hold)
 				nul[Anum_audit_row_digest - 1] = true;
 				v[Anum_audit_row_keys - 1] = run_keys(order, i, next);
 				v[Anum_audit_row_digests - 1] = run_digests(order, i, next);
-				batch_bytes += (next - i) * (VARHDRSZ + 2 *
-											 PG_SHA256_DIGEST_LENGTH);
+				extra = (next - i) * (VARHDRSZ + 2 * PG_SHA256_DIGEST_LENGTH);
 			}
 			else
 			{
@@ -1099,15 +1045,7 @@ audit_chain_flush(bool hold)
 			has_prev = true;
 			MemoryContextSwitchTo(old);
 
-			ExecStoreVirtualTuple(slot);
-			/* a batch of large records is written before it grows big */
-			if (++nslots == AUDIT_BATCH || batch_bytes >= AUDIT_BATCH_BYTES)
-			{
-				write_batch(rel, rri, estate, slots, nslots, cid, bistate);
-				nslots = 0;
-				batch_bytes = 0;
-				MemoryContextReset(batch_cxt);
-			}
+			audit_writer_add(&writer_state, extra);
 		}
 		/* the firm's chain now ends here, for the next holder of its lock */
 		audit_ends_put(rel->rd_rel->relfilenode, firm, seq, prev, flush_xid);
@@ -1129,16 +1067,7 @@ audit_chain_flush(bool hold)
 		}
 		start = i;
 	}
-	if (nslots > 0)
-		write_batch(rel, rri, estate, slots, nslots, cid, bistate);
-
-	for (i = 0; i < nmade; i++)
-		ExecDropSingleTupleTableSlot(slots[i]);
-	if (bistate != NULL)
-		FreeBulkInsertState(bistate);
-	ExecCloseIndices(rri);
-	FreeExecutorState(estate);
-	MemoryContextDelete(batch_cxt);
+	audit_writer_close(&writer_state);
 	PopActiveSnapshot();
 	SetUserIdAndSecContext(save_user, save_sec);
 	index_close(index, NoLock);
