@@ -318,6 +318,25 @@ SELECT count(*) AS updates_by_scan FROM billing.audit_log
 DROP INDEX billing.audit_log_by_row, billing.audit_log_by_lower_table;
 SELECT valid FROM billing.verify_audit(:firm);
 
+-- A role renamed between two changes is recorded under its new name.
+CREATE ROLE regress_audit_before_rename;
+GRANT USAGE ON SCHEMA billing TO regress_audit_before_rename;
+GRANT INSERT ON billing.service_line TO regress_audit_before_rename;
+GRANT USAGE ON SEQUENCE billing.service_line_id_seq TO regress_audit_before_rename;
+SET ROLE regress_audit_before_rename;
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'renamer1', 'Renamer 1');
+RESET ROLE;
+ALTER ROLE regress_audit_before_rename RENAME TO regress_audit_after_rename;
+SET ROLE regress_audit_after_rename;
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'renamer2', 'Renamer 2');
+RESET ROLE;
+SELECT current_role_name FROM billing.audit_log
+ WHERE firm_id = :firm ORDER BY seq DESC LIMIT 2;
+REVOKE ALL ON billing.service_line FROM regress_audit_after_rename;
+REVOKE ALL ON SEQUENCE billing.service_line_id_seq FROM regress_audit_after_rename;
+REVOKE ALL ON SCHEMA billing FROM regress_audit_after_rename;
+DROP ROLE regress_audit_after_rename;
+
 DROP TABLE public.audit_note, public.audit_no_firm, public.audit_nullable,
     public.audit_misuse;
 DROP VIEW public.audit_view;

@@ -59,6 +59,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/xid8.h"
 
 /* locktag_field4 of our per-firm locks, apart from the advisory functions' */
@@ -600,18 +601,81 @@ typedef struct FlushState
 	Datum		application_name;
 	Datum		reason_code;
 	Datum		reason;
-	Datum		operations[3];	/* INSERT, UPDATE, DELETE */
 } FlushState;
+
+/* INSERT, UPDATE and DELETE as text values, made once. */
+static Datum operation_names[3];
+
+/*
+ * Role names as text values, kept across transactions: a session acts as
+ * one or two roles, and looking each up and copying it at every commit
+ * was a measurable part of a one-row commit.  A change to pg_authid (a
+ * rename) marks them stale; they are dropped at the start of the next
+ * flush, never during one, since the records being written point at them.
+ * Roles beyond the first few are looked up at each flush.
+ */
+#define ROLE_NAMES_KEPT 4
+static struct
+{
+	Oid			role;
+	char	   *name;
+	Datum		datum;
+}			role_names[ROLE_NAMES_KEPT];
+static int	nrole_names = 0;
+static bool role_names_stale = false;
+
+static void
+role_names_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	role_names_stale = true;
+}
+
+/* At the start of a flush: drop the kept names if a role changed. */
+static void
+role_names_check(void)
+{
+	int			i;
+
+	if (!role_names_stale)
+		return;
+	for (i = 0; i < nrole_names; i++)
+	{
+		pfree(role_names[i].name);
+		pfree(DatumGetPointer(role_names[i].datum));
+	}
+	nrole_names = 0;
+	role_names_stale = false;
+}
 
 static Datum
 role_name_datum(Oid role, char **name)
 {
-	char	   *n = GetUserNameFromId(role, true);
+	int			i;
+	char	   *n;
+	MemoryContext old;
 
+	for (i = 0; i < nrole_names; i++)
+		if (role_names[i].role == role)
+		{
+			*name = role_names[i].name;
+			return role_names[i].datum;
+		}
+	n = GetUserNameFromId(role, true);
 	if (n == NULL)
 		n = psprintf("%u", role);
-	*name = n;
-	return CStringGetTextDatum(n);
+	if (nrole_names == ROLE_NAMES_KEPT)
+	{
+		*name = n;
+		return CStringGetTextDatum(n);
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	i = nrole_names++;
+	role_names[i].role = role;
+	role_names[i].name = pstrdup(n);
+	role_names[i].datum = CStringGetTextDatum(n);
+	MemoryContextSwitchTo(old);
+	*name = role_names[i].name;
+	return role_names[i].datum;
 }
 
 /*
@@ -914,12 +978,18 @@ audit_chain_flush(bool hold)
 	if (!sorted)
 		qsort(order, n, sizeof(AuditRecord *), record_order);
 
+	role_names_check();
 	audit_writer_open(&writer_state, rel, index, n);
 	batch_cxt = audit_writer_context();
 	memset(&fs, 0, sizeof(fs));
-	fs.operations[0] = CStringGetTextDatum(operation_name('I'));
-	fs.operations[1] = CStringGetTextDatum(operation_name('U'));
-	fs.operations[2] = CStringGetTextDatum(operation_name('D'));
+	if (operation_names[0] == (Datum) 0)
+	{
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		operation_names[0] = CStringGetTextDatum(operation_name('I'));
+		operation_names[1] = CStringGetTextDatum(operation_name('U'));
+		operation_names[2] = CStringGetTextDatum(operation_name('D'));
+		MemoryContextSwitchTo(old);
+	}
 	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	flush_xid = GetTopTransactionId();
 
@@ -979,7 +1049,7 @@ audit_chain_flush(bool hold)
 			}
 			v[Anum_audit_table_name - 1] = fs.table_name_datum;
 			v[Anum_audit_operation - 1] =
-				fs.operations[r->operation == 'I' ? 0 :
+				operation_names[r->operation == 'I' ? 0 :
 							  r->operation == 'U' ? 1 : 2];
 			if (next - i > 1)
 			{
@@ -1205,6 +1275,7 @@ billing_audit_init(void)
 							 PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 	CacheRegisterRelcacheCallback(log_relid_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, role_names_callback, (Datum) 0);
 	audit_capture_init();
 	audit_ends_init();
 	RegisterXactCallback(audit_xact_callback, NULL);
