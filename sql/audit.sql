@@ -172,29 +172,31 @@ SELECT valid, records_checked FROM billing.verify_audit(-1, 0, NULL);
 -- is again in plain SQL.
 CREATE FUNCTION pg_temp.field(b bytea) RETURNS bytea LANGUAGE sql
     AS $$ SELECT coalesce(int4send(length($1)) || $1, '\xffffffff'::bytea) $$;
+CREATE FUNCTION pg_temp.canonical(l billing.audit_log) RETURNS bytea
+    LANGUAGE sql AS $$ SELECT
+    pg_temp.field(convert_to($1.firm_id::text, 'UTF8')) ||
+    pg_temp.field(convert_to($1.seq::text, 'UTF8')) ||
+    pg_temp.field(convert_to($1.table_name, 'UTF8')) ||
+    pg_temp.field(convert_to($1.operation, 'UTF8')) ||
+    pg_temp.field(convert_to($1.row_key, 'UTF8')) ||
+    pg_temp.field($1.row_digest) ||
+    pg_temp.field((SELECT string_agg(pg_temp.field(convert_to(k, 'UTF8')), '' ORDER BY o)
+                     FROM unnest($1.row_keys) WITH ORDINALITY u(k, o))) ||
+    pg_temp.field((SELECT string_agg(pg_temp.field(d), '' ORDER BY o)
+                     FROM unnest($1.row_digests) WITH ORDINALITY u(d, o))) ||
+    pg_temp.field(convert_to($1.old_values::text, 'UTF8')) ||
+    pg_temp.field(convert_to($1.new_values::text, 'UTF8')) ||
+    pg_temp.field(convert_to($1.transaction_id::text, 'UTF8')) ||
+    pg_temp.field(convert_to((extract(epoch FROM $1.statement_time) * 1000000)::bigint::text, 'UTF8')) ||
+    pg_temp.field(convert_to($1.session_user_name, 'UTF8')) ||
+    pg_temp.field(convert_to($1.current_role_name, 'UTF8')) ||
+    pg_temp.field(convert_to($1.staff_id::text, 'UTF8')) ||
+    pg_temp.field(convert_to($1.application_name, 'UTF8')) ||
+    pg_temp.field(convert_to($1.reason_code, 'UTF8')) ||
+    pg_temp.field(convert_to($1.reason, 'UTF8')) ||
+    pg_temp.field($1.prev_hash) $$;
 SELECT count(*) AS records,
-       count(*) FILTER (WHERE l.hash = sha256(
-           pg_temp.field(convert_to(l.firm_id::text, 'UTF8')) ||
-           pg_temp.field(convert_to(l.seq::text, 'UTF8')) ||
-           pg_temp.field(convert_to(l.table_name, 'UTF8')) ||
-           pg_temp.field(convert_to(l.operation, 'UTF8')) ||
-           pg_temp.field(convert_to(l.row_key, 'UTF8')) ||
-           pg_temp.field(l.row_digest) ||
-           pg_temp.field((SELECT string_agg(pg_temp.field(convert_to(k, 'UTF8')), '' ORDER BY o)
-                            FROM unnest(l.row_keys) WITH ORDINALITY u(k, o))) ||
-           pg_temp.field((SELECT string_agg(pg_temp.field(d), '' ORDER BY o)
-                            FROM unnest(l.row_digests) WITH ORDINALITY u(d, o))) ||
-           pg_temp.field(convert_to(l.old_values::text, 'UTF8')) ||
-           pg_temp.field(convert_to(l.new_values::text, 'UTF8')) ||
-           pg_temp.field(convert_to(l.transaction_id::text, 'UTF8')) ||
-           pg_temp.field(convert_to((extract(epoch FROM l.statement_time) * 1000000)::bigint::text, 'UTF8')) ||
-           pg_temp.field(convert_to(l.session_user_name, 'UTF8')) ||
-           pg_temp.field(convert_to(l.current_role_name, 'UTF8')) ||
-           pg_temp.field(convert_to(l.staff_id::text, 'UTF8')) ||
-           pg_temp.field(convert_to(l.application_name, 'UTF8')) ||
-           pg_temp.field(convert_to(l.reason_code, 'UTF8')) ||
-           pg_temp.field(convert_to(l.reason, 'UTF8')) ||
-           pg_temp.field(l.prev_hash))) AS recomputed_in_sql
+       count(*) FILTER (WHERE l.hash = sha256(pg_temp.canonical(l))) AS recomputed_in_sql
   FROM billing.audit_log l WHERE l.firm_id = :firm;
 
 -- Attaching the trail to a table of one's own.
@@ -240,6 +242,14 @@ INSERT INTO public.audit_nullable VALUES (NULL, 1);
 INSERT INTO public.audit_nullable VALUES (:firm, 1);
 SELECT table_name, row_key IS NULL AS no_key, row_digest IS NOT NULL AS sealed
   FROM billing.audit_log WHERE firm_id = :firm ORDER BY seq DESC LIMIT 1;
+-- Rows without a key inserted together are one record with null keys.
+INSERT INTO public.audit_nullable VALUES (:firm, 2), (:firm, 3);
+SELECT row_keys, cardinality(row_digests) AS digests
+  FROM billing.audit_log WHERE firm_id = :firm ORDER BY seq DESC LIMIT 1;
+SELECT item, row_key IS NULL AS no_key, row_digest IS NOT NULL AS sealed
+  FROM billing.audit_change
+ WHERE firm_id = :firm AND seq = (SELECT max(seq) FROM billing.audit_log WHERE firm_id = :firm)
+ ORDER BY item;
 
 -- The trigger checks how it is fired.
 CREATE TABLE public.audit_misuse (firm_id bigint NOT NULL);
@@ -336,6 +346,12 @@ REVOKE ALL ON billing.service_line FROM regress_audit_after_rename;
 REVOKE ALL ON SEQUENCE billing.service_line_id_seq FROM regress_audit_after_rename;
 REVOKE ALL ON SCHEMA billing FROM regress_audit_after_rename;
 DROP ROLE regress_audit_after_rename;
+
+-- Every record written since, of every kind above, still hashes to the
+-- canonical form in plain SQL.
+SELECT count(*) FILTER (WHERE l.hash <> sha256(pg_temp.canonical(l))) AS not_recomputed,
+       count(*) FILTER (WHERE l.row_keys IS NOT NULL) > 5 AS with_rows
+  FROM billing.audit_log l WHERE l.firm_id = :firm;
 
 DROP TABLE public.audit_note, public.audit_no_firm, public.audit_nullable,
     public.audit_misuse;
