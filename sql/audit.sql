@@ -326,6 +326,16 @@ SELECT count(*) AS updates_by_scan FROM billing.audit_log
  WHERE lower(table_name) = 'billing.service_line' AND operation = 'UPDATE'
    AND statement_time > now() - interval '1 hour';
 DROP INDEX billing.audit_log_by_row, billing.audit_log_by_lower_table;
+-- A unique index with a predicate is checked for the trail's records: the
+-- commit whose record would break it fails and writes nothing.
+CREATE UNIQUE INDEX audit_log_once ON billing.audit_log (table_name, row_key)
+ WHERE table_name = 'billing.service_line' AND operation = 'UPDATE'
+   AND row_key = :'indexed_key';
+\set VERBOSITY terse
+UPDATE billing.service_line SET name = 'Indexed once more' WHERE firm_id = :firm AND code = 'indexed';
+\set VERBOSITY default
+SELECT name FROM billing.service_line WHERE firm_id = :firm AND code = 'indexed';
+DROP INDEX billing.audit_log_once;
 SELECT valid FROM billing.verify_audit(:firm);
 
 -- A role renamed between two changes is recorded under its new name.
