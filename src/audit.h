@@ -136,11 +136,13 @@ extern void audit_capture_abort_subxact(SubTransactionId subid);
 /* audit_ends.c */
 extern void audit_ends_init(void);
 extern bool audit_ends_get(Oid relfilenode, int64 firm, int64 *seq,
-						   uint8 *hash, TransactionId *writer);
+						   uint8 *hash, TransactionId *writer,
+						   int *writer_proc);
 extern void audit_ends_put(Oid relfilenode, int64 firm, int64 seq,
 						   const uint8 *hash, TransactionId writer);
 extern void audit_ends_committed(int64 firm, TransactionId writer);
 extern void audit_ends_forget(int64 firm);
+extern bool audit_writer_running(TransactionId xid, int proc);
 
 /*
  * Writing records into billing.audit_log (audit_write.c): open, then for

@@ -415,6 +415,7 @@ settle_touched_firms(bool committed)
 typedef struct Predecessor
 {
 	TransactionId xid;
+	int			proc;			/* its backend's PGPROC number, or -1 */
 	int64		firm_id;
 } Predecessor;
 
@@ -502,7 +503,7 @@ await_predecessor(Predecessor *p)
 	int			i;
 
 	INSTR_TIME_SET_CURRENT(start);
-	while (TransactionIdIsInProgress(p->xid))
+	while (audit_writer_running(p->xid, p->proc))
 	{
 		for (i = 0; i < 32; i++)
 			pg_spin_delay();
@@ -930,6 +931,7 @@ audit_chain_flush(bool hold)
 	Predecessor *predecessors = NULL;
 	int			npredecessors = 0;
 	TransactionId writer;
+	int			writer_proc;
 	Relation	rel;
 	Relation	index;
 	Oid			save_user;
@@ -1008,8 +1010,9 @@ audit_chain_flush(bool hold)
 		resolve_who(&fs, order[start]->who, firm);
 		lock_firm(firm);
 		touch_firm(firm);
+		writer_proc = -1;
 		if (!audit_ends_get(rel->rd_rel->relfilenode, firm, &seq, prev,
-							&writer))
+							&writer, &writer_proc))
 			seq = read_tail(rel, index, firm, prev, &writer);
 		if (TransactionIdIsValid(writer))
 		{
@@ -1019,6 +1022,7 @@ audit_chain_flush(bool hold)
 				predecessors = repalloc(predecessors, sizeof(Predecessor) *
 										(npredecessors + 8));
 			predecessors[npredecessors].xid = writer;
+			predecessors[npredecessors].proc = writer_proc;
 			predecessors[npredecessors].firm_id = firm;
 			npredecessors++;
 		}

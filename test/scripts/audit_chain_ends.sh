@@ -11,7 +11,9 @@
 # - a record forged into the log with triggers off makes the next commit of
 #   the firm fail on the log's primary key; the retry reads the log, goes on
 #   after the forged record, and verify_audit reports the forgery;
-# - after a restart (the shared table is empty) the chain goes on.
+# - after a restart (the shared table is empty) the chain goes on;
+# - firms beyond the shared table's 4,096 are read from the log, and their
+#   chains verify under concurrent writers too.
 #
 # Then on a second cluster without the preload, which reads the chain's end
 # from the log: the same concurrent writing verifies, the forged record is
@@ -133,6 +135,24 @@ add_line $db "$firm2" after_restart >/dev/null
 set -- $(verify $db "$firm2")
 [ "$1" = t ] && [ "$2" -ge 3 ] || fail "after a restart: verify_audit says $*"
 echo "shared chain ends: after a restart the chain goes on and verifies"
+
+# More firms than the shared table holds (4,096 over the whole server): the
+# firms beyond it are read from the log, alone and concurrently.
+for batch in $(seq 1 9); do
+	psql -X -q -d $db -v ON_ERROR_STOP=1 -c "INSERT INTO billing.firm (name, base_currency)
+		SELECT 'Many $batch-' || g, 'EUR' FROM generate_series(1, 500) g" >/dev/null
+done
+last=$(psql -X -At -d $db -c "SELECT max(firm_id) FROM billing.firm")
+add_line $db "$last" beyond_1 >/dev/null
+add_line $db "$last" beyond_2 >/dev/null
+counts=$(write_concurrently $db "$last")
+case "$counts" in *"failed transactions: 0 "*) ;; *) fail "beyond the shared table: pgbench says $counts" ;; esac
+set -- $(verify $db "$last")
+[ "$1" = t ] && [ "$2" -gt 100 ] || fail "beyond the shared table: verify_audit says $*"
+bad=$(psql -X -At -d $db -c "SELECT count(*) FROM billing.firm f, billing.verify_audit(f.firm_id) v
+	WHERE f.name LIKE 'Many %' AND NOT v.valid")
+[ "$bad" = 0 ] || fail "beyond the shared table: $bad chains do not verify"
+echo "shared chain ends: with 4,500 more firms than before, the last firm's chain (not kept in shared memory) takes $2 records from concurrent writers and verifies, as do the 4,500 others"
 psql -X -q -c "DROP DATABASE $db"
 
 # --- without them: a cluster of its own that does not preload billing
