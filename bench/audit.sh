@@ -13,7 +13,11 @@
 #      plain SELECT of sha256() over the same canonical bytes;
 #   4. single-row INSERTs into billing.wip_entry itself, as shipped (rated
 #      by its trigger, workflow and foreign keys checked), with and without
-#      its audit trigger: what the trail costs on real WIP capture.
+#      its audit trigger: what the trail costs on real WIP capture;
+#   5. for reference, on a cluster of its own with fsync and
+#      synchronous_commit on (PostgreSQL's defaults): single-row INSERTs by
+#      8 clients into one firm and into a firm each, against the bare
+#      table; a firm's commits wait for each other's WAL flush.
 #
 # Run by bench/run, which provides PGHOST, PGPORT, PGUSER and BENCH_DB.
 # Each line: what, the measured ratio, the target, then the measurements.
@@ -21,7 +25,7 @@ set -eu
 cd "$(dirname "$0")/.."
 db=${BENCH_DB:-bench_audit}
 secs=${AUDIT_BENCH_SECONDS:-5}
-parts=${AUDIT_BENCH_PARTS:-single bulk verify wip}
+parts=${AUDIT_BENCH_PARTS:-single bulk verify wip sync}
 want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 bulk=200000
 verify_rows=1000000
@@ -218,3 +222,40 @@ psql -X -q -d postgres -c "DROP DATABASE $wdb" >/dev/null
 fi
 
 psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null
+
+# --- 5. with the WAL flushed at each commit
+if want sync; then
+(
+	. test/lib/cluster.sh
+	cluster_start shared_preload_libraries=billing fsync=on synchronous_commit=on \
+		shared_buffers=1GB max_wal_size=4GB checkpoint_timeout=30min >/dev/null || exit 1
+	trap cluster_stop EXIT
+	psql -X -q -d postgres -c "CREATE DATABASE $db"
+	q >/dev/null 2>&1 <<'SQL'
+CREATE EXTENSION billing CASCADE;
+CREATE TABLE wip_bare (
+    firm_id      bigint NOT NULL,
+    wip_entry_id bigserial,
+    staff_id     bigint NOT NULL,
+    work_date    date NOT NULL,
+    hours        numeric(8,2) NOT NULL,
+    rate         numeric(12,2) NOT NULL,
+    narrative    text,
+    state        text NOT NULL DEFAULT 'draft',
+    PRIMARY KEY (firm_id, wip_entry_id)
+);
+CREATE TABLE wip_c (LIKE wip_bare INCLUDING ALL);
+SELECT billing.audit_table('wip_c');
+SQL
+	b=() c=() e=()
+	for i in 1 2 3; do
+		b+=("$(tps wip_bare 8 one)")
+		c+=("$(tps wip_c 8 one)")
+		e+=("$(tps wip_c 8 each)")
+	done
+	mb=$(median "${b[@]}")
+	mc=$(median "${c[@]}")
+	me=$(median "${e[@]}")
+	echo "single-row INSERT, fsync and synchronous_commit on, 8 clients (for reference; a firm's commits wait for each other's WAL flush): one firm $(ratio "$mc" "$mb")x the bare throughput, a firm each $(ratio "$me" "$mb")x; medians of 3: bare $mb tps, one firm $mc tps, a firm each $me tps (runs: bare ${b[*]}; one firm ${c[*]}; a firm each ${e[*]})"
+)
+fi
