@@ -33,7 +33,9 @@ verify_rows=1000000
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 q() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
-q >/dev/null <<'SQL'
+# make_tables: the extension, the bare WIP-like table and its audited twin.
+make_tables() {
+	q >/dev/null <<'SQL'
 CREATE EXTENSION billing CASCADE;
 CREATE TABLE wip_bare (
     firm_id      bigint NOT NULL,
@@ -47,9 +49,11 @@ CREATE TABLE wip_bare (
     PRIMARY KEY (firm_id, wip_entry_id)
 );
 CREATE TABLE wip_c (LIKE wip_bare INCLUDING ALL);
-CREATE TABLE wip_pl (LIKE wip_bare INCLUDING ALL);
 SELECT billing.audit_table('wip_c');
 SQL
+}
+make_tables
+q -c "CREATE TABLE wip_pl (LIKE wip_bare INCLUDING ALL)" >/dev/null
 q -f bench/audit_plpgsql.sql >/dev/null
 q -c "CREATE TRIGGER plpgsql_audit AFTER UPDATE OR DELETE ON wip_pl
       FOR EACH ROW EXECUTE FUNCTION plpgsql_audit_trigger()" \
@@ -231,22 +235,7 @@ if want sync; then
 		shared_buffers=1GB max_wal_size=4GB checkpoint_timeout=30min >/dev/null || exit 1
 	trap cluster_stop EXIT
 	psql -X -q -d postgres -c "CREATE DATABASE $db"
-	q >/dev/null 2>&1 <<'SQL'
-CREATE EXTENSION billing CASCADE;
-CREATE TABLE wip_bare (
-    firm_id      bigint NOT NULL,
-    wip_entry_id bigserial,
-    staff_id     bigint NOT NULL,
-    work_date    date NOT NULL,
-    hours        numeric(8,2) NOT NULL,
-    rate         numeric(12,2) NOT NULL,
-    narrative    text,
-    state        text NOT NULL DEFAULT 'draft',
-    PRIMARY KEY (firm_id, wip_entry_id)
-);
-CREATE TABLE wip_c (LIKE wip_bare INCLUDING ALL);
-SELECT billing.audit_table('wip_c');
-SQL
+	make_tables 2>/dev/null
 	b=() c=() e=()
 	for i in 1 2 3; do
 		b+=("$(tps wip_bare 8 one)")
