@@ -4,7 +4,7 @@
 #   1. single-row INSERTs of WIP entries (pgbench, prepared): 1 client,
 #      2 clients of one firm, 2 clients of a firm each; bare table,
 #      billing.audit_trigger, and the PL/pgSQL trail of
-#      bench/audit_plpgsql.sql;
+#      bench/audit_plpgsql.sql; with the backends' CPU per commit;
 #   2. one 200,000-row INSERT ... SELECT, bare, with billing's trail and
 #      with the PL/pgSQL trail (both seal the statement's rows as records of
 #      up to 1,000 rows);
@@ -79,10 +79,17 @@ insert_select() {
 }
 
 # --- 1. single-row inserts
+# server_cpu: CPU time, in clock ticks, of the server's processes that have
+# exited (the postmaster's reaped children: pgbench's backends once it
+# disconnects, and any autovacuum worker that finished meanwhile).
+server_cpu() {
+	awk '{ print $16 + $17 }' "/proc/$(head -1 "$CLUSTER_DIR/data/postmaster.pid")/stat"
+}
 # tps TABLE CLIENTS FIRMS: throughput of single-row inserts, the clients
-# writing one firm, or each its own.
+# writing one firm, or each its own; prints the commits a second and the
+# backends' CPU per commit in microseconds.
 tps() {
-	local table=$1 clients=$2 firm=1 script
+	local table=$1 clients=$2 firm=1 script out cpu0 cpu1 n
 	[ "$3" = each ] && firm=':client_id + 1'
 	script=$(mktemp)
 	cat >"$script" <<EOF
@@ -90,8 +97,14 @@ tps() {
 INSERT INTO $table (firm_id, staff_id, work_date, hours, rate, narrative)
 VALUES ($firm, :s, '2026-03-02', 1.25, 120, 'prepared workpapers');
 EOF
-	pgbench -n -M prepared -c "$clients" -j "$clients" -T "$secs" -f "$script" "$db" 2>/dev/null |
-		sed -n 's/^tps = \([0-9]*\).*/\1/p'
+	cpu0=$(server_cpu)
+	out=$(pgbench -n -M prepared -c "$clients" -j "$clients" -T "$secs" -f "$script" "$db" 2>/dev/null)
+	sleep 0.3					# the backends exit and are reaped
+	cpu1=$(server_cpu)
+	n=$(echo "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+	echo "$(echo "$out" | sed -n 's/^tps = \([0-9]*\).*/\1/p')" \
+		"$(awk -v a="$cpu0" -v b="$cpu1" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { printf "%.1f", (b - a) * 1000000 / hz / n }')"
 	rm -f "$script"
 }
 # Warm up both tables once, then run bare and billing back to back seven
@@ -106,24 +119,27 @@ for config in "1 one" "2 one" "2 each"; do
 	q -c CHECKPOINT
 	tps wip_bare $clients $firms >/dev/null
 	tps wip_c $clients $firms >/dev/null
-	b=() c=() rs=()
+	b=() c=() rs=() ub=() uc=()
 	for i in 1 2 3 4 5 6 7; do
 		if [ $((i % 2)) = 1 ]; then
-			tb=$(tps wip_bare $clients $firms)
-			tc=$(tps wip_c $clients $firms)
+			read -r tb cb <<<"$(tps wip_bare $clients $firms)"
+			read -r tc cc <<<"$(tps wip_c $clients $firms)"
 		else
-			tc=$(tps wip_c $clients $firms)
-			tb=$(tps wip_bare $clients $firms)
+			read -r tc cc <<<"$(tps wip_c $clients $firms)"
+			read -r tb cb <<<"$(tps wip_bare $clients $firms)"
 		fi
-		b+=("$tb") c+=("$tc") rs+=("$(ratio "$tc" "$tb")")
+		b+=("$tb") c+=("$tc") rs+=("$(ratio "$tc" "$tb")") ub+=("$cb") uc+=("$cc")
 	done
-	pl=$(tps wip_pl $clients $firms)
+	read -r pl _ <<<"$(tps wip_pl $clients $firms)"
 	mb=$(median "${b[@]}")
 	mc=$(median "${c[@]}")
 	r=$(median "${rs[@]}")
+	mub=$(median "${ub[@]}")
+	muc=$(median "${uc[@]}")
 	what="$clients client(s)"
 	[ "$clients" = 2 ] && { [ "$firms" = one ] && what="2 clients, one firm" || what="2 clients, a firm each"; }
 	echo "single-row INSERT, $what: billing trail / bare = ${r}x the throughput (target >= 0.75x, $(verdict "$r" 0.75 min)); median of 7 pairs run back to back (pair ratios ${rs[*]}); bare $mb tps, billing $mc tps (runs: bare ${b[*]}; billing ${c[*]}); PL/pgSQL chain $pl tps ($(ratio "$pl" "$mb")x)"
+	echo "  backend CPU per commit, medians of the same runs: bare $mub us, billing $muc us, so the trail adds $(awk -v a="$muc" -v b="$mub" 'BEGIN { printf "%.1f", a - b }') us (runs: bare ${ub[*]}; billing ${uc[*]})"
 done
 
 # --- 2. bulk insert
@@ -238,9 +254,9 @@ if want sync; then
 	make_tables 2>/dev/null
 	b=() c=() e=()
 	for i in 1 2 3; do
-		b+=("$(tps wip_bare 8 one)")
-		c+=("$(tps wip_c 8 one)")
-		e+=("$(tps wip_c 8 each)")
+		read -r t _ <<<"$(tps wip_bare 8 one)"; b+=("$t")
+		read -r t _ <<<"$(tps wip_c 8 one)"; c+=("$t")
+		read -r t _ <<<"$(tps wip_c 8 each)"; e+=("$t")
 	done
 	mb=$(median "${b[@]}")
 	mc=$(median "${c[@]}")
