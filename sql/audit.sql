@@ -298,6 +298,18 @@ ALTER SCHEMA audit_rename RENAME TO audit_renamed;
 INSERT INTO audit_renamed.memo VALUES (:firm, 3, 'third');
 SELECT table_name, row_key FROM billing.audit_log
  WHERE firm_id = :firm AND table_name LIKE 'audit_rename%' ORDER BY seq;
+-- history reads the firm's chain when the primary key starts with firm_id
+-- (the key names the firm), and the whole log when it does not.
+SELECT operation, row_key FROM billing.history('audit_renamed.memo', '(3)');
+SELECT count(*) AS note_history
+  FROM billing.history('public.audit_note', format('(%s,1,"a ""quoted"", label")', :firm));
+-- A key that cannot be the table's finds nothing, and fails on nothing.
+SELECT count(*) AS malformed
+  FROM (SELECT * FROM billing.history('billing.service_line', 'no key')
+        UNION ALL SELECT * FROM billing.history('billing.service_line', '(x1,1)')
+        UNION ALL SELECT * FROM billing.history('billing.service_line', '(99999999999999999999,1)')
+        UNION ALL SELECT * FROM billing.history('billing.service_line', '(-9223372036854775808,1)')
+        UNION ALL SELECT * FROM billing.history('billing.service_line', '')) h;
 DROP SCHEMA audit_renamed CASCADE;
 
 -- An index a DBA adds to the log is filled by the writer too: on plain

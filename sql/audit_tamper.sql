@@ -249,3 +249,40 @@ UPDATE billing.audit_log SET row_digests = row_digests[1:3]
 \set VERBOSITY default
 ROLLBACK;
 SELECT valid, records_checked FROM billing.verify_audit(:firm);
+
+-- 4. Rows changed behind the trigger's back are found in one pass over the
+-- firm's records: each row's digest against its last record (doc/audit.md).
+SELECT service_line_id AS bulk3_id FROM billing.service_line
+ WHERE firm_id = :firm AND code = 'bulk3' \gset
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE billing.service_line SET name = 'Line 2, edited unseen'
+ WHERE firm_id = :firm AND code = 'line2';
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'unseen', 'Unseen');
+DELETE FROM billing.service_line WHERE firm_id = :firm AND code = 'bulk3';
+SET LOCAL session_replication_role = origin;
+SELECT s.code,
+       CASE WHEN last.row_key IS NULL THEN 'no record'
+            WHEN last.operation = 'DELETE' THEN 'recorded as deleted'
+            ELSE 'changed' END AS finding
+  FROM billing.service_line s
+  LEFT JOIN (SELECT DISTINCT ON (c.row_key) c.row_key, c.operation, c.row_digest
+               FROM billing.audit_change c
+              WHERE c.firm_id = :firm AND c.table_name = 'billing.service_line'
+              ORDER BY c.row_key, c.seq DESC, c.item DESC) last
+         ON last.row_key = format('(%s,%s)', s.firm_id, s.service_line_id)
+ WHERE s.firm_id = :firm
+   AND (last.row_key IS NULL OR last.operation = 'DELETE'
+        OR last.row_digest IS DISTINCT FROM billing.audit_row_digest(s))
+ ORDER BY s.code;
+-- ... and rows deleted unseen, whose last record is not a DELETE.
+SELECT last.row_key = format('(%s,%s)', :firm, :bulk3_id) AS bulk3_missing
+  FROM (SELECT DISTINCT ON (c.row_key) c.row_key, c.operation
+          FROM billing.audit_change c
+         WHERE c.firm_id = :firm AND c.table_name = 'billing.service_line'
+         ORDER BY c.row_key, c.seq DESC, c.item DESC) last
+ WHERE last.operation <> 'DELETE'
+   AND NOT EXISTS (SELECT FROM billing.service_line s
+                    WHERE s.firm_id = :firm
+                      AND format('(%s,%s)', s.firm_id, s.service_line_id) = last.row_key);
+ROLLBACK;

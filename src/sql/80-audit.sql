@@ -221,23 +221,57 @@ CREATE FUNCTION billing.audit_anchor(
 COMMENT ON FUNCTION billing.audit_anchor(bigint) IS
     'The latest record of a firm''s audit chain (seq 0 and a null hash when it is empty): keep it outside the database and pass it to billing.verify_audit later.';
 
+-- One row's history.  Most audited tables' primary keys start with firm_id,
+-- and a row's records are all in its firm's chain, so the key names the one
+-- chain to read, through the log's primary key: one firm's records, not
+-- the whole log (and, under Citus, one shard).
 CREATE FUNCTION billing.history(table_name regclass, row_key text)
     RETURNS SETOF billing.audit_change
-    LANGUAGE sql
+    LANGUAGE plpgsql
     STABLE STRICT PARALLEL SAFE
     AS $$
-    SELECT l.*
-      FROM billing.audit_change l
-      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) $1
+DECLARE
+    qualified text;
+    digits text;
+BEGIN
+    SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
+           OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)
+      INTO qualified
+      FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-     WHERE l.table_name OPERATOR(pg_catalog.=)
-           (pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
-            OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname))
-       AND l.row_key OPERATOR(pg_catalog.=) $2
-     ORDER BY l.firm_id, l.seq, l.item
+     WHERE c.oid OPERATOR(pg_catalog.=) $1;
+    -- the key's first field, when that is the table's firm_id
+    IF EXISTS (SELECT FROM pg_catalog.pg_index i
+                 JOIN pg_catalog.pg_attribute a
+                   ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+                  AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
+                WHERE i.indrelid OPERATOR(pg_catalog.=) $1
+                  AND i.indisprimary
+                  AND a.attname OPERATOR(pg_catalog.=) 'firm_id') THEN
+        digits := pg_catalog.substring($2, '^\((-?[0-9]{1,19})[,)]');
+    END IF;
+    IF digits IS NOT NULL
+       AND digits::pg_catalog.numeric OPERATOR(pg_catalog.>=) -9223372036854775808
+       AND digits::pg_catalog.numeric OPERATOR(pg_catalog.<=) 9223372036854775807 THEN
+        RETURN QUERY
+        SELECT l.*
+          FROM billing.audit_change l
+         WHERE l.firm_id OPERATOR(pg_catalog.=) digits::pg_catalog.int8
+           AND l.table_name OPERATOR(pg_catalog.=) qualified
+           AND l.row_key OPERATOR(pg_catalog.=) $2
+         ORDER BY l.seq, l.item;
+    ELSE
+        RETURN QUERY
+        SELECT l.*
+          FROM billing.audit_change l
+         WHERE l.table_name OPERATOR(pg_catalog.=) qualified
+           AND l.row_key OPERATOR(pg_catalog.=) $2
+         ORDER BY l.firm_id, l.seq, l.item;
+    END IF;
+END
 $$;
 COMMENT ON FUNCTION billing.history(regclass, text) IS
-    'Every recorded change to one row, oldest first; the key is the primary key as a row literal, for example ''(1,42)''.';
+    'Every recorded change to one row, oldest first; the key is the primary key as a row literal, for example ''(1,42)''. Reads only the firm''s chain when the primary key starts with firm_id, else the whole log.';
 
 CREATE FUNCTION billing.history(table_name regclass, firm_id bigint, id bigint)
     RETURNS SETOF billing.audit_change
@@ -248,7 +282,7 @@ CREATE FUNCTION billing.history(table_name regclass, firm_id bigint, id bigint)
         pg_catalog.concat('(', $2, ',', $3, ')'))
 $$;
 COMMENT ON FUNCTION billing.history(regclass, bigint, bigint) IS
-    'Every recorded change to the row of a firm table whose primary key is (firm_id, id), oldest first.';
+    'Every recorded change to the row of a firm table whose primary key is (firm_id, id), oldest first; reads only that firm''s chain.';
 
 CREATE FUNCTION billing.terms_changes(
         period_from timestamptz,
