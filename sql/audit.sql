@@ -310,6 +310,24 @@ SELECT count(*) AS malformed
         UNION ALL SELECT * FROM billing.history('billing.service_line', '(99999999999999999999,1)')
         UNION ALL SELECT * FROM billing.history('billing.service_line', '(-9223372036854775808,1)')
         UNION ALL SELECT * FROM billing.history('billing.service_line', '')) h;
+-- A search_path that shadows text = with one that matches everything does
+-- not turn one row's history into every record's.
+CREATE SCHEMA audit_evil;
+CREATE FUNCTION audit_evil.text_eq(text, text) RETURNS boolean
+    LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR audit_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = audit_evil.text_eq);
+SELECT count(*) AS tax_changes
+  FROM billing.audit_log
+ WHERE firm_id = :firm AND table_name = 'billing.service_line'
+   AND row_key = format('(%s,%s)', :firm, :tax) \gset
+SET search_path = audit_evil, public, pg_catalog;
+SELECT count(*) OPERATOR(pg_catalog.=) :tax_changes AS by_key_same
+  FROM billing.history('billing.service_line', format('(%s,%s)', :firm, :tax));
+SELECT count(*) OPERATOR(pg_catalog.=) :tax_changes AS by_id_same
+  FROM billing.history('billing.service_line', :firm, :tax);
+SELECT count(*) AS other_table FROM billing.history('audit_renamed.memo', '(3)');
+RESET search_path;
+DROP SCHEMA audit_evil CASCADE;
 DROP SCHEMA audit_renamed CASCADE;
 
 -- An index a DBA adds to the log is filled by the writer too: on plain
