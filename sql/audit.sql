@@ -367,6 +367,31 @@ UPDATE billing.service_line SET name = 'Indexed once more' WHERE firm_id = :firm
 SELECT name FROM billing.service_line WHERE firm_id = :firm AND code = 'indexed';
 DROP INDEX billing.audit_log_once;
 SELECT valid FROM billing.verify_audit(:firm);
+-- A deferrable constraint is checked for the trail's records as well, when
+-- they are written: the deferred checks of the transaction have run by then.
+ALTER TABLE billing.audit_log ADD CONSTRAINT audit_log_one_change_a_row
+    UNIQUE (transaction_id, table_name, row_key) DEFERRABLE INITIALLY DEFERRED;
+INSERT INTO billing.service_line (firm_id, code, name) VALUES (:firm, 'deferred', 'Deferred')
+RETURNING format('(%s,%s)', firm_id, service_line_id) AS deferred_key \gset
+\set VERBOSITY terse
+BEGIN;
+UPDATE billing.service_line SET name = 'Deferred 1' WHERE firm_id = :firm AND code = 'deferred';
+UPDATE billing.service_line SET name = 'Deferred 2' WHERE firm_id = :firm AND code = 'deferred';
+COMMIT;
+\set VERBOSITY default
+ALTER TABLE billing.audit_log DROP CONSTRAINT audit_log_one_change_a_row;
+ALTER TABLE billing.audit_log ADD CONSTRAINT audit_log_one_update
+    EXCLUDE USING btree (row_key WITH =)
+    WHERE (table_name = 'billing.service_line' AND operation = 'UPDATE'
+           AND row_key = :'deferred_key')
+    DEFERRABLE INITIALLY DEFERRED;
+UPDATE billing.service_line SET name = 'Deferred once' WHERE firm_id = :firm AND code = 'deferred';
+\set VERBOSITY terse
+UPDATE billing.service_line SET name = 'Deferred twice' WHERE firm_id = :firm AND code = 'deferred';
+\set VERBOSITY default
+ALTER TABLE billing.audit_log DROP CONSTRAINT audit_log_one_update;
+SELECT name FROM billing.service_line WHERE firm_id = :firm AND code = 'deferred';
+SELECT valid FROM billing.verify_audit(:firm);
 
 -- A role renamed between two changes is recorded under its new name.
 CREATE ROLE regress_audit_before_rename;

@@ -10,9 +10,9 @@
  * log ships with its primary key alone, and a DBA may add plain indexes
  * (doc/limitations.md); for an index on plain columns the entry is the
  * row's own values, so we form it and call index_insert.  Only an index on
- * an expression, with a predicate, or backing a deferred or exclusion
+ * an expression, with a predicate, or backing a deferrable or exclusion
  * constraint makes the writer fall back on the executor, which computes
- * such entries.
+ * such entries; a deferrable constraint is then checked at once.
  */
 #include "audit.h"
 #include "billing.h"
@@ -128,6 +128,46 @@ insert_entries(AuditWriter *w, ItemPointer tid, Datum *values, bool *isnull)
 	}
 }
 
+/*
+ * The executor leaves a deferrable constraint's check to a trigger at the
+ * end of the transaction, but the records are written after those have
+ * fired: check each such constraint now, as that trigger would.  Our
+ * records are the transaction's last writes, so now is when the deferred
+ * check would have run.
+ */
+static void
+check_deferred(AuditWriter *w, TupleTableSlot *slot, List *deferred)
+{
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, deferred)
+	{
+		Oid			oid = lfirst_oid(lc);
+
+		for (i = 0; i < w->rri->ri_NumIndices; i++)
+		{
+			Relation	ir = w->rri->ri_IndexRelationDescs[i];
+			IndexInfo  *ii = w->rri->ri_IndexRelationInfo[i];
+			ExprContext *econtext;
+			Datum		values[INDEX_MAX_KEYS];
+			bool		isnull[INDEX_MAX_KEYS];
+
+			if (RelationGetRelid(ir) != oid)
+				continue;
+			econtext = GetPerTupleExprContext(w->estate);
+			econtext->ecxt_scantuple = slot;
+			FormIndexDatum(ii, slot, w->estate, values, isnull);
+			if (ii->ii_ExclusionOps == NULL)
+				index_insert(ir, values, isnull, &slot->tts_tid, w->rel,
+							 UNIQUE_CHECK_EXISTING, false, ii);
+			else
+				check_exclusion_constraint(w->rel, ir, ii, &slot->tts_tid,
+										   values, isnull, w->estate, false);
+		}
+	}
+}
+
 /* Write the waiting records: one with heap_insert, more at once. */
 static void
 write_batch(AuditWriter *w)
@@ -180,6 +220,7 @@ write_batch(AuditWriter *w)
 										  ,false
 #endif
 					);
+				check_deferred(w, slot, r);
 				list_free(r);
 				ResetPerTupleExprContext(w->estate);
 			}
