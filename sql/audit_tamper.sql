@@ -286,3 +286,24 @@ SELECT last.row_key = format('(%s,%s)', :firm, :bulk3_id) AS bulk3_missing
                     WHERE s.firm_id = :firm
                       AND format('(%s,%s)', s.firm_id, s.service_line_id) = last.row_key);
 ROLLBACK;
+
+-- 5. Every firm at once, as a nightly job does: check each chain against
+-- the anchor kept from last time, then keep new anchors.
+CREATE TEMP TABLE kept_anchor AS
+SELECT f.firm_id, a.seq, a.hash
+  FROM billing.firm f CROSS JOIN LATERAL billing.audit_anchor(f.firm_id) a;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM billing.audit_log
+ WHERE firm_id = :firm AND seq = (SELECT max(seq) FROM billing.audit_log WHERE firm_id = :firm);
+SELECT f.firm_id = :firm AS the_tampered_firm, v.problem
+  FROM billing.firm f
+  LEFT JOIN kept_anchor k ON k.firm_id = f.firm_id
+ CROSS JOIN LATERAL billing.verify_audit(f.firm_id, k.seq, k.hash) v
+ WHERE NOT v.valid;
+ROLLBACK;
+SELECT count(*) AS firms_not_verified
+  FROM billing.firm f
+  LEFT JOIN kept_anchor k ON k.firm_id = f.firm_id
+ CROSS JOIN LATERAL billing.verify_audit(f.firm_id, k.seq, k.hash) v
+ WHERE NOT v.valid;
