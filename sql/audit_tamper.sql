@@ -63,6 +63,47 @@ REVOKE ALL ON billing.audit_log FROM regress_audit_granted;
 REVOKE ALL ON SCHEMA billing FROM regress_audit_reader, regress_audit_granted;
 DROP ROLE regress_audit_reader, regress_audit_granted;
 
+-- ... and a role that owns the log without being a superuser (a DBA handed
+-- it over) may not switch the guard off, drop or change it, or add a rule,
+-- a policy or a trigger: the log's definition is fixed but for superusers.
+CREATE ROLE regress_audit_log_owner;
+GRANT USAGE ON SCHEMA billing TO regress_audit_log_owner;
+ALTER TABLE billing.audit_log OWNER TO regress_audit_log_owner;
+SET ROLE regress_audit_log_owner;
+\set VERBOSITY default
+ALTER TABLE billing.audit_log DISABLE TRIGGER audit_log_append_only;
+\set VERBOSITY sqlstate
+ALTER TABLE billing.audit_log DISABLE TRIGGER ALL;
+ALTER TABLE billing.audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE billing.audit_log DROP CONSTRAINT audit_log_rows_of_one_insert;
+ALTER TABLE billing.audit_log SET UNLOGGED;
+ALTER TRIGGER audit_log_append_only ON billing.audit_log RENAME TO gone;
+\set VERBOSITY default
+DROP TRIGGER audit_log_append_only ON billing.audit_log;
+\set VERBOSITY sqlstate
+CREATE RULE hide AS ON INSERT TO billing.audit_log DO INSTEAD NOTHING;
+CREATE POLICY hide ON billing.audit_log USING (false);
+CREATE TRIGGER also BEFORE INSERT ON billing.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION billing.audit_log_guard();
+INSERT INTO billing.audit_log SELECT * FROM billing.audit_log WHERE firm_id = :firm AND seq = 1;
+UPDATE billing.audit_log SET reason = 'edited' WHERE firm_id = :firm;
+TRUNCATE billing.audit_log;
+SELECT valid FROM billing.verify_audit(:firm);
+RESET ROLE;
+\set VERBOSITY default
+-- The owner's other tables are not affected.
+CREATE TABLE public.audit_owner_table (id int);
+ALTER TABLE public.audit_owner_table OWNER TO regress_audit_log_owner;
+SET ROLE regress_audit_log_owner;
+ALTER TABLE public.audit_owner_table ADD COLUMN note text;
+DROP TABLE public.audit_owner_table;
+RESET ROLE;
+ALTER TABLE billing.audit_log OWNER TO CURRENT_USER;
+SELECT count(*) AS log_triggers, bool_and(tgenabled = 'O') AS all_enabled
+  FROM pg_trigger WHERE tgrelid = 'billing.audit_log'::regclass;
+REVOKE ALL ON SCHEMA billing FROM regress_audit_log_owner;
+DROP ROLE regress_audit_log_owner;
+
 -- 2. Tampering by a superuser with triggers off, each case rolled back.
 -- An edited record: detected at that record.
 BEGIN;

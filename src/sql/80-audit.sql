@@ -90,6 +90,76 @@ CREATE TRIGGER audit_log_append_only
 
 REVOKE ALL ON TABLE billing.audit_log FROM PUBLIC;
 
+-- The log's definition is fixed for everyone but superusers.  A table's
+-- owner may switch its triggers off, drop it or alter it; if a DBA hands the
+-- log to a role that is not a superuser, that role could otherwise turn
+-- the append-only trigger off and write the log.  These event triggers
+-- refuse, for roles that are not superusers, any DDL on the log or on a
+-- trigger, rule or policy of it, and dropping any of them; adding an index
+-- stays open (the writer fills it).  Superusers keep every power, for
+-- restores, upgrades and repairs; what they do is in the threat model.
+CREATE FUNCTION billing.audit_log_ddl_guard()
+    RETURNS event_trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    log_oid oid;
+    what text;
+BEGIN
+    IF pg_catalog.current_setting('is_superuser') OPERATOR(pg_catalog.=) 'on' THEN
+        RETURN;
+    END IF;
+    log_oid := pg_catalog.to_regclass('billing.audit_log');
+    IF log_oid IS NULL THEN
+        RETURN;
+    END IF;
+    IF TG_EVENT OPERATOR(pg_catalog.=) 'sql_drop' THEN
+        SELECT 'dropping ' OPERATOR(pg_catalog.||) d.object_type
+               OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) d.object_identity
+          INTO what
+          FROM pg_catalog.pg_event_trigger_dropped_objects() d
+         WHERE (d.object_type OPERATOR(pg_catalog.=) 'table'
+                AND d.objid OPERATOR(pg_catalog.=) log_oid)
+            OR (d.object_type OPERATOR(pg_catalog.=) ANY
+                    (ARRAY['trigger', 'rule', 'policy', 'table constraint'])
+                AND d.object_identity OPERATOR(pg_catalog.~~) '% on billing.audit_log')
+         LIMIT 1;
+    ELSE
+        SELECT c.command_tag OPERATOR(pg_catalog.||) ' on billing.audit_log' INTO what
+          FROM pg_catalog.pg_event_trigger_ddl_commands() c
+         WHERE c.command_tag OPERATOR(pg_catalog.<>) 'CREATE INDEX'
+           AND ((c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                 AND c.objid OPERATOR(pg_catalog.=) log_oid)
+             OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+                 AND EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                              WHERE t.oid OPERATOR(pg_catalog.=) c.objid
+                                AND t.tgrelid OPERATOR(pg_catalog.=) log_oid))
+             OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                 AND EXISTS (SELECT FROM pg_catalog.pg_rewrite r
+                              WHERE r.oid OPERATOR(pg_catalog.=) c.objid
+                                AND r.ev_class OPERATOR(pg_catalog.=) log_oid))
+             OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass
+                 AND EXISTS (SELECT FROM pg_catalog.pg_policy p
+                              WHERE p.oid OPERATOR(pg_catalog.=) c.objid
+                                AND p.polrelid OPERATOR(pg_catalog.=) log_oid)))
+         LIMIT 1;
+    END IF;
+    IF what IS NOT NULL THEN
+        RAISE EXCEPTION '% is not allowed: the audit log''s definition can be changed only by a superuser', what
+            USING ERRCODE = 'ZB303',
+                  DETAIL = pg_catalog.format('Role %s is not a superuser; the log''s triggers, rules and policies keep it append-only and readable.', current_user),
+                  HINT = 'Ask a superuser; to add an index to the log, CREATE INDEX is allowed.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION billing.audit_log_ddl_guard() IS
+    'Event trigger that refuses DDL on billing.audit_log (and its triggers, rules and policies) by roles that are not superusers (SQLSTATE ZB303); CREATE INDEX is allowed.';
+
+CREATE EVENT TRIGGER billing_audit_log_ddl ON ddl_command_end
+    EXECUTE FUNCTION billing.audit_log_ddl_guard();
+CREATE EVENT TRIGGER billing_audit_log_drop ON sql_drop
+    EXECUTE FUNCTION billing.audit_log_ddl_guard();
+
 CREATE FUNCTION billing.audit_trigger()
     RETURNS trigger
     LANGUAGE c
