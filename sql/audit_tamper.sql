@@ -70,6 +70,7 @@ CREATE ROLE regress_audit_log_owner;
 GRANT USAGE ON SCHEMA billing TO regress_audit_log_owner;
 ALTER TABLE billing.audit_log OWNER TO regress_audit_log_owner;
 SET ROLE regress_audit_log_owner;
+\set SHOW_CONTEXT never
 \set VERBOSITY default
 ALTER TABLE billing.audit_log DISABLE TRIGGER audit_log_append_only;
 \set VERBOSITY sqlstate
@@ -91,6 +92,7 @@ TRUNCATE billing.audit_log;
 SELECT valid FROM billing.verify_audit(:firm);
 RESET ROLE;
 \set VERBOSITY default
+\set SHOW_CONTEXT errors
 -- The owner's other tables are not affected.
 CREATE TABLE public.audit_owner_table (id int);
 ALTER TABLE public.audit_owner_table OWNER TO regress_audit_log_owner;
@@ -98,6 +100,16 @@ SET ROLE regress_audit_log_owner;
 ALTER TABLE public.audit_owner_table ADD COLUMN note text;
 DROP TABLE public.audit_owner_table;
 RESET ROLE;
+-- Nor are the tables of a role with no access to billing at all.
+CREATE ROLE regress_audit_outsider;
+GRANT CREATE ON SCHEMA public TO regress_audit_outsider;
+SET ROLE regress_audit_outsider;
+CREATE TABLE public.audit_outsider_table (id int);
+ALTER TABLE public.audit_outsider_table ADD COLUMN note text;
+DROP TABLE public.audit_outsider_table;
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM regress_audit_outsider;
+DROP ROLE regress_audit_outsider;
 ALTER TABLE billing.audit_log OWNER TO CURRENT_USER;
 SELECT count(*) AS log_triggers, bool_and(tgenabled = 'O') AS all_enabled
   FROM pg_trigger WHERE tgrelid = 'billing.audit_log'::regclass;

@@ -109,7 +109,13 @@ BEGIN
     IF pg_catalog.current_setting('is_superuser') OPERATOR(pg_catalog.=) 'on' THEN
         RETURN;
     END IF;
-    log_oid := pg_catalog.to_regclass('billing.audit_log');
+    -- from the catalog, not to_regclass: that needs USAGE on the schema,
+    -- and roles without it run DDL of their own too
+    SELECT c.oid INTO log_oid
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'billing'
+       AND c.relname OPERATOR(pg_catalog.=) 'audit_log';
     IF log_oid IS NULL THEN
         RETURN;
     END IF;
