@@ -412,6 +412,49 @@ REVOKE ALL ON SEQUENCE billing.service_line_id_seq FROM regress_audit_after_rena
 REVOKE ALL ON SCHEMA billing FROM regress_audit_after_rename;
 DROP ROLE regress_audit_after_rename;
 
+-- The owner of a table under audit who is not a superuser cannot switch
+-- its audit off: not disable, rename, replace or drop its audit trigger.
+-- Its other triggers and the table itself stay the owner's to change.
+CREATE ROLE regress_audit_table_owner;
+GRANT USAGE ON SCHEMA billing TO regress_audit_table_owner;
+CREATE TABLE public.audit_owned (firm_id bigint NOT NULL, id int, note text, PRIMARY KEY (firm_id, id));
+ALTER TABLE public.audit_owned OWNER TO regress_audit_table_owner;
+CREATE FUNCTION public.audit_owned_touch() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN RETURN NEW; END $$;
+SET ROLE regress_audit_table_owner;
+SELECT billing.audit_table('public.audit_owned');
+INSERT INTO public.audit_owned VALUES (:firm, 1, 'recorded');
+\set SHOW_CONTEXT never
+ALTER TABLE public.audit_owned DISABLE TRIGGER billing_audit;
+\set VERBOSITY sqlstate
+ALTER TABLE public.audit_owned DISABLE TRIGGER USER;
+ALTER TABLE public.audit_owned ENABLE REPLICA TRIGGER billing_audit;
+ALTER TRIGGER billing_audit ON public.audit_owned RENAME TO not_audit;
+\set VERBOSITY default
+DROP TRIGGER billing_audit ON public.audit_owned;
+\set VERBOSITY sqlstate
+CREATE OR REPLACE TRIGGER billing_audit AFTER INSERT OR UPDATE OR DELETE ON public.audit_owned
+    FOR EACH ROW EXECUTE FUNCTION public.audit_owned_touch();
+\set VERBOSITY default
+\set SHOW_CONTEXT errors
+CREATE TRIGGER touch BEFORE INSERT ON public.audit_owned
+    FOR EACH ROW EXECUTE FUNCTION public.audit_owned_touch();
+ALTER TABLE public.audit_owned DISABLE TRIGGER touch;
+ALTER TRIGGER touch ON public.audit_owned RENAME TO touched;
+DROP TRIGGER touched ON public.audit_owned;
+ALTER TABLE public.audit_owned ADD COLUMN extra int;
+INSERT INTO public.audit_owned VALUES (:firm, 2, 'still recorded');
+RESET ROLE;
+SELECT operation, substring(row_key from ',([0-9]+)[)]$') AS id FROM billing.audit_log
+ WHERE firm_id = :firm AND table_name = 'public.audit_owned' ORDER BY seq;
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'public.audit_owned'::regclass;
+SET ROLE regress_audit_table_owner;
+DROP TABLE public.audit_owned;
+RESET ROLE;
+DROP FUNCTION public.audit_owned_touch();
+REVOKE ALL ON SCHEMA billing FROM regress_audit_table_owner;
+DROP ROLE regress_audit_table_owner;
+
 -- Every record written since, of every kind above, still hashes to the
 -- canonical form in plain SQL.
 SELECT count(*) FILTER (WHERE l.hash <> sha256(pg_temp.canonical(l))) AS not_recomputed,

@@ -90,20 +90,26 @@ CREATE TRIGGER audit_log_append_only
 
 REVOKE ALL ON TABLE billing.audit_log FROM PUBLIC;
 
--- The log's definition is fixed for everyone but superusers.  A table's
--- owner may switch its triggers off, drop it or alter it; if a DBA hands the
--- log to a role that is not a superuser, that role could otherwise turn
--- the append-only trigger off and write the log.  These event triggers
--- refuse, for roles that are not superusers, any DDL on the log or on a
--- trigger, rule or policy of it, and dropping any of them; adding an index
--- stays open (the writer fills it).  Superusers keep every power, for
--- restores, upgrades and repairs; what they do is in the threat model.
-CREATE FUNCTION billing.audit_log_ddl_guard()
+-- What keeps the trail whole is fixed for everyone but superusers.  A
+-- table's owner may switch its triggers off, drop them or alter the table:
+-- if a DBA hands the log to a role that is not a superuser, that role
+-- could turn the append-only trigger off and write the log, and the owner
+-- of a table under audit could switch its audit trigger off and change it
+-- unrecorded.  These event triggers refuse, for roles that are not
+-- superusers: any DDL on the log or on a trigger, rule, policy or
+-- constraint of it, and dropping any of them (adding an index stays open:
+-- the writer fills it); and switching off, renaming or dropping the audit
+-- trigger of a table (dropping or detaching the table itself stays open),
+-- or making a trigger named billing_audit run another function.
+-- Superusers keep every power, for restores, upgrades and repairs; what
+-- they do is in the threat model.
+CREATE FUNCTION billing.audit_ddl_guard()
     RETURNS event_trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
     log_oid oid;
+    trigger_fn oid;
     what text;
 BEGIN
     IF pg_catalog.current_setting('is_superuser') OPERATOR(pg_catalog.=) 'on' THEN
@@ -116,9 +122,16 @@ BEGIN
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE n.nspname OPERATOR(pg_catalog.=) 'billing'
        AND c.relname OPERATOR(pg_catalog.=) 'audit_log';
-    IF log_oid IS NULL THEN
+    SELECT p.oid INTO trigger_fn
+      FROM pg_catalog.pg_proc p
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'billing'
+       AND p.proname OPERATOR(pg_catalog.=) 'audit_trigger'
+       AND p.pronargs OPERATOR(pg_catalog.=) 0;
+    IF log_oid IS NULL OR trigger_fn IS NULL THEN
         RETURN;
     END IF;
+
     IF TG_EVENT OPERATOR(pg_catalog.=) 'sql_drop' THEN
         SELECT 'dropping ' OPERATOR(pg_catalog.||) d.object_type
                OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) d.object_identity
@@ -129,6 +142,10 @@ BEGIN
             OR (d.object_type OPERATOR(pg_catalog.=) ANY
                     (ARRAY['trigger', 'rule', 'policy', 'table constraint'])
                 AND d.object_identity OPERATOR(pg_catalog.~~) '% on billing.audit_log')
+            -- the audit trigger of a table, by DROP TRIGGER (not with its table)
+            OR (TG_TAG OPERATOR(pg_catalog.=) 'DROP TRIGGER'
+                AND d.object_type OPERATOR(pg_catalog.=) 'trigger'
+                AND d.object_identity OPERATOR(pg_catalog.~~) 'billing\_audit on %')
          LIMIT 1;
     ELSE
         SELECT c.command_tag OPERATOR(pg_catalog.||) ' on billing.audit_log' INTO what
@@ -149,22 +166,47 @@ BEGIN
                               WHERE p.oid OPERATOR(pg_catalog.=) c.objid
                                 AND p.polrelid OPERATOR(pg_catalog.=) log_oid)))
          LIMIT 1;
+        IF what IS NULL THEN
+            -- a table's audit trigger switched off, renamed or replaced
+            SELECT CASE
+                     WHEN c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                       THEN 'switching off the audit trigger '
+                     WHEN t.tgfoid OPERATOR(pg_catalog.=) trigger_fn
+                       THEN 'renaming the audit trigger '
+                     ELSE 'making another function run as the audit trigger '
+                   END OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t.tgname)
+                   OPERATOR(pg_catalog.||) ' of ' OPERATOR(pg_catalog.||) t.tgrelid::pg_catalog.regclass::pg_catalog.text
+              INTO what
+              FROM pg_catalog.pg_event_trigger_ddl_commands() c
+              JOIN pg_catalog.pg_trigger t
+                ON (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND t.tgrelid OPERATOR(pg_catalog.=) c.objid
+                    AND t.tgfoid OPERATOR(pg_catalog.=) trigger_fn
+                    AND t.tgenabled OPERATOR(pg_catalog.<>) ALL (ARRAY['O', 'A']::"char"[]))
+                OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+                    AND t.oid OPERATOR(pg_catalog.=) c.objid
+                    AND ((c.command_tag OPERATOR(pg_catalog.=) 'ALTER TRIGGER'
+                          AND t.tgfoid OPERATOR(pg_catalog.=) trigger_fn)
+                      OR (t.tgname OPERATOR(pg_catalog.=) 'billing_audit'
+                          AND t.tgfoid OPERATOR(pg_catalog.<>) trigger_fn)))
+             LIMIT 1;
+        END IF;
     END IF;
     IF what IS NOT NULL THEN
-        RAISE EXCEPTION '% is not allowed: the audit log''s definition can be changed only by a superuser', what
+        RAISE EXCEPTION '% is not allowed: what keeps the audit trail whole can be changed only by a superuser', what
             USING ERRCODE = 'ZB303',
-                  DETAIL = pg_catalog.format('Role %s is not a superuser; the log''s triggers, rules and policies keep it append-only and readable.', current_user),
-                  HINT = 'Ask a superuser; to add an index to the log, CREATE INDEX is allowed.';
+                  DETAIL = pg_catalog.format('Role %s is not a superuser. The audit log''s definition keeps it append-only and readable, and a table''s audit trigger records its changes.', current_user),
+                  HINT = 'Ask a superuser. Adding an index to the log, and dropping or detaching a table under audit, stay allowed.';
     END IF;
 END
 $$;
-COMMENT ON FUNCTION billing.audit_log_ddl_guard() IS
-    'Event trigger that refuses DDL on billing.audit_log (and its triggers, rules and policies) by roles that are not superusers (SQLSTATE ZB303); CREATE INDEX is allowed.';
+COMMENT ON FUNCTION billing.audit_ddl_guard() IS
+    'Event trigger that refuses, for roles that are not superusers, DDL on billing.audit_log and its triggers, rules, policies and constraints (CREATE INDEX is allowed), and switching off, renaming, replacing or dropping the audit trigger of a table (SQLSTATE ZB303).';
 
-CREATE EVENT TRIGGER billing_audit_log_ddl ON ddl_command_end
-    EXECUTE FUNCTION billing.audit_log_ddl_guard();
-CREATE EVENT TRIGGER billing_audit_log_drop ON sql_drop
-    EXECUTE FUNCTION billing.audit_log_ddl_guard();
+CREATE EVENT TRIGGER billing_audit_ddl ON ddl_command_end
+    EXECUTE FUNCTION billing.audit_ddl_guard();
+CREATE EVENT TRIGGER billing_audit_drop ON sql_drop
+    EXECUTE FUNCTION billing.audit_ddl_guard();
 
 CREATE FUNCTION billing.audit_trigger()
     RETURNS trigger
