@@ -35,7 +35,10 @@
 /* ZB3xx: audit trail */
 #define ERRCODE_BILLING_AUDIT_APPEND_ONLY MAKE_SQLSTATE('Z','B','3','0','1')
 #define ERRCODE_BILLING_AUDIT_NO_FIRM MAKE_SQLSTATE('Z','B','3','0','2')
-/* ZB303 is raised in SQL (billing.audit_ddl_guard): DDL that would switch the trail off, by a role that is not a superuser */
+/*
+ * ZB303 is raised in SQL (billing.audit_ddl_guard): DDL that would switch
+ * the trail off, by a role that is not a superuser.
+ */
 
 /* ZB4xx: terms, rates and billing models */
 #define ERRCODE_BILLING_NO_GOVERNING_VERSION MAKE_SQLSTATE('Z','B','4','0','1')
