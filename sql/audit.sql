@@ -412,6 +412,22 @@ REVOKE ALL ON SEQUENCE billing.service_line_id_seq FROM regress_audit_after_rena
 REVOKE ALL ON SCHEMA billing FROM regress_audit_after_rename;
 DROP ROLE regress_audit_after_rename;
 
+-- A partitioned table: its partitions carry the trigger, the records name
+-- the partition a row is in, and history asked of the partitioned table
+-- finds them, a row moved to another partition included.
+CREATE TABLE public.audit_parted (firm_id bigint NOT NULL, id int NOT NULL, note text,
+                                  PRIMARY KEY (firm_id, id)) PARTITION BY RANGE (id);
+CREATE TABLE public.audit_parted_low PARTITION OF public.audit_parted FOR VALUES FROM (0) TO (100);
+SELECT billing.audit_table('public.audit_parted');
+CREATE TABLE public.audit_parted_high PARTITION OF public.audit_parted FOR VALUES FROM (100) TO (200);
+INSERT INTO public.audit_parted VALUES (:firm, 7, 'low'), (:firm, 107, 'high');
+UPDATE public.audit_parted SET note = 'low, edited' WHERE firm_id = :firm AND id = 7;
+UPDATE public.audit_parted SET id = 150 WHERE firm_id = :firm AND id = 7;
+SELECT table_name, operation, item FROM billing.history('public.audit_parted', :firm, 7);
+SELECT table_name, operation FROM billing.history('public.audit_parted', :firm, 150);
+SELECT table_name, operation FROM billing.history('public.audit_parted_high', format('(%s,107)', :firm));
+DROP TABLE public.audit_parted;
+
 -- The owner of a table under audit who is not a superuser cannot switch
 -- its audit off: not disable, rename, replace or drop its audit trigger.
 -- Its other triggers and the table itself stay the owner's to change.

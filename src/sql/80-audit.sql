@@ -349,15 +349,19 @@ CREATE FUNCTION billing.history(table_name regclass, row_key text)
     STABLE STRICT PARALLEL SAFE
     AS $$
 DECLARE
-    qualified text;
+    names text[];
     digits text;
 BEGIN
-    SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'
-           OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname)
-      INTO qualified
-      FROM pg_catalog.pg_class c
-      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-     WHERE c.oid OPERATOR(pg_catalog.=) $1;
+    -- the records name the partition a row is in: a partitioned table's
+    -- history is that of its partitions
+    SELECT pg_catalog.array_agg(pg_catalog.quote_ident(n.nspname)
+                                OPERATOR(pg_catalog.||) '.'
+                                OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname))
+      INTO names
+      FROM (SELECT $1 AS relid
+            UNION SELECT t.relid FROM pg_catalog.pg_partition_tree($1) t) p
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
     -- the key's first field, when that is the table's firm_id
     IF EXISTS (SELECT FROM pg_catalog.pg_index i
                  JOIN pg_catalog.pg_attribute a
@@ -375,21 +379,21 @@ BEGIN
         SELECT l.*
           FROM billing.audit_change l
          WHERE l.firm_id OPERATOR(pg_catalog.=) digits::pg_catalog.int8
-           AND l.table_name OPERATOR(pg_catalog.=) qualified
+           AND l.table_name OPERATOR(pg_catalog.=) ANY (names)
            AND l.row_key OPERATOR(pg_catalog.=) $2
          ORDER BY l.seq, l.item;
     ELSE
         RETURN QUERY
         SELECT l.*
           FROM billing.audit_change l
-         WHERE l.table_name OPERATOR(pg_catalog.=) qualified
+         WHERE l.table_name OPERATOR(pg_catalog.=) ANY (names)
            AND l.row_key OPERATOR(pg_catalog.=) $2
          ORDER BY l.firm_id, l.seq, l.item;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION billing.history(regclass, text) IS
-    'Every recorded change to one row, oldest first; the key is the primary key as a row literal, for example ''(1,42)''. Reads only the firm''s chain when the primary key starts with firm_id, else the whole log.';
+    'Every recorded change to one row, oldest first; the key is the primary key as a row literal, for example ''(1,42)''; for a partitioned table, the changes in its partitions. Reads only the firm''s chain when the primary key starts with firm_id, else the whole log.';
 
 CREATE FUNCTION billing.history(table_name regclass, firm_id bigint, id bigint)
     RETURNS SETOF billing.audit_change
