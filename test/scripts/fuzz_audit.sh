@@ -23,20 +23,8 @@ cases=${FUZZ_AUDIT_CASES:-3000}
 db=fuzz_audit
 echo "seed $seed, $cases cases"
 
-psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" \
-	-c "CREATE DATABASE $db"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-q -c "CREATE EXTENSION billing CASCADE" 2>/dev/null
-started=$(q -c "SELECT pg_postmaster_start_time()")
-failures=0
-check() {	# check WHAT VALUE EXPECTED
-	if [ "$2" = "$3" ]; then
-		echo "ok: $1 ($2)"
-	else
-		echo "FAILED: $1: got $2, expected $3"
-		failures=$((failures + 1))
-	fi
-}
+. "$TOP/test/lib/script.sh"
+fresh_database "$db"
 
 # The chain ------------------------------------------------------------
 q <<'SQL'
@@ -201,7 +189,7 @@ q -c "SELECT mutation, count(*) FILTER (WHERE refused IS NULL) AS found,
 # Nothing stayed, and the server survived ---------------------------------
 check "the chain verifies after the cases, each rolled back" \
 	"$(q -c "SELECT valid FROM billing.verify_audit(1)")" t
-check "postmaster start time unchanged" "$(q -c "SELECT pg_postmaster_start_time()")" "$started"
+check_server_survived
 
 psql -X -q -d postgres -c "DROP DATABASE $db"
 [ "$failures" = 0 ]
