@@ -423,6 +423,13 @@ CREATE TABLE public.audit_parted_high PARTITION OF public.audit_parted FOR VALUE
 INSERT INTO public.audit_parted VALUES (:firm, 7, 'low'), (:firm, 107, 'high');
 UPDATE public.audit_parted SET note = 'low, edited' WHERE firm_id = :firm AND id = 7;
 UPDATE public.audit_parted SET id = 150 WHERE firm_id = :firm AND id = 7;
+-- A partition made after the table was put under audit has the audit
+-- trigger but not the truncate guard, until audit_table is asked of it.
+SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relname LIKE 'audit_parted%' AND NOT t.tgisinternal ORDER BY 1, 2;
+SELECT billing.audit_table('public.audit_parted_high') AS newly_audited;
+SELECT t.tgname FROM pg_trigger t
+ WHERE t.tgrelid = 'public.audit_parted_high'::regclass AND NOT t.tgisinternal ORDER BY 1;
 SELECT table_name, operation, item FROM billing.history('public.audit_parted', :firm, 7);
 SELECT table_name, operation FROM billing.history('public.audit_parted', :firm, 150);
 SELECT table_name, operation FROM billing.history('public.audit_parted_high', format('(%s,107)', :firm));
@@ -451,7 +458,11 @@ DROP TRIGGER billing_audit ON public.audit_owned;
 \set VERBOSITY sqlstate
 CREATE OR REPLACE TRIGGER billing_audit AFTER INSERT OR UPDATE OR DELETE ON public.audit_owned
     FOR EACH ROW EXECUTE FUNCTION public.audit_owned_touch();
+ALTER TABLE public.audit_owned DISABLE TRIGGER billing_audit_truncate;
+DROP TRIGGER billing_audit_truncate ON public.audit_owned;
 \set VERBOSITY default
+-- A truncate would remove rows without a record: refused, DELETE is not.
+TRUNCATE public.audit_owned;
 \set SHOW_CONTEXT errors
 CREATE TRIGGER touch BEFORE INSERT ON public.audit_owned
     FOR EACH ROW EXECUTE FUNCTION public.audit_owned_touch();

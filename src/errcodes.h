@@ -36,8 +36,9 @@
 #define ERRCODE_BILLING_AUDIT_APPEND_ONLY MAKE_SQLSTATE('Z','B','3','0','1')
 #define ERRCODE_BILLING_AUDIT_NO_FIRM MAKE_SQLSTATE('Z','B','3','0','2')
 /*
- * ZB303 is raised in SQL (billing.audit_ddl_guard): DDL that would switch
- * the trail off, by a role that is not a superuser.
+ * Raised in SQL, by roles that are not superusers: ZB303
+ * (billing.audit_ddl_guard), DDL that would switch the trail off; ZB304
+ * (billing.audit_truncate_guard), TRUNCATE of a table under audit.
  */
 
 /* ZB4xx: terms, rates and billing models */

@@ -110,6 +110,7 @@ CREATE FUNCTION billing.audit_ddl_guard()
 DECLARE
     log_oid oid;
     trigger_fn oid;
+    truncate_fn oid;
     what text;
 BEGIN
     IF pg_catalog.current_setting('is_superuser') OPERATOR(pg_catalog.=) 'on' THEN
@@ -128,7 +129,13 @@ BEGIN
      WHERE n.nspname OPERATOR(pg_catalog.=) 'billing'
        AND p.proname OPERATOR(pg_catalog.=) 'audit_trigger'
        AND p.pronargs OPERATOR(pg_catalog.=) 0;
-    IF log_oid IS NULL OR trigger_fn IS NULL THEN
+    SELECT p.oid INTO truncate_fn
+      FROM pg_catalog.pg_proc p
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'billing'
+       AND p.proname OPERATOR(pg_catalog.=) 'audit_truncate_guard'
+       AND p.pronargs OPERATOR(pg_catalog.=) 0;
+    IF log_oid IS NULL OR trigger_fn IS NULL OR truncate_fn IS NULL THEN
         RETURN;
     END IF;
 
@@ -142,10 +149,11 @@ BEGIN
             OR (d.object_type OPERATOR(pg_catalog.=) ANY
                     (ARRAY['trigger', 'rule', 'policy', 'table constraint'])
                 AND d.object_identity OPERATOR(pg_catalog.~~) '% on billing.audit_log')
-            -- the audit trigger of a table, by DROP TRIGGER (not with its table)
+            -- a table's audit triggers, by DROP TRIGGER (not with the table)
             OR (TG_TAG OPERATOR(pg_catalog.=) 'DROP TRIGGER'
                 AND d.object_type OPERATOR(pg_catalog.=) 'trigger'
-                AND d.object_identity OPERATOR(pg_catalog.~~) 'billing\_audit on %')
+                AND (d.object_identity OPERATOR(pg_catalog.~~) 'billing\_audit on %'
+                     OR d.object_identity OPERATOR(pg_catalog.~~) 'billing\_audit\_truncate on %'))
          LIMIT 1;
     ELSE
         SELECT c.command_tag OPERATOR(pg_catalog.||) ' on billing.audit_log' INTO what
@@ -171,7 +179,7 @@ BEGIN
             SELECT CASE
                      WHEN c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                        THEN 'switching off the audit trigger '
-                     WHEN t.tgfoid OPERATOR(pg_catalog.=) trigger_fn
+                     WHEN t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY[trigger_fn, truncate_fn])
                        THEN 'renaming the audit trigger '
                      ELSE 'making another function run as the audit trigger '
                    END OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t.tgname)
@@ -181,14 +189,16 @@ BEGIN
               JOIN pg_catalog.pg_trigger t
                 ON (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                     AND t.tgrelid OPERATOR(pg_catalog.=) c.objid
-                    AND t.tgfoid OPERATOR(pg_catalog.=) trigger_fn
+                    AND t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY[trigger_fn, truncate_fn])
                     AND t.tgenabled OPERATOR(pg_catalog.<>) ALL (ARRAY['O', 'A']::"char"[]))
                 OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
                     AND t.oid OPERATOR(pg_catalog.=) c.objid
                     AND ((c.command_tag OPERATOR(pg_catalog.=) 'ALTER TRIGGER'
-                          AND t.tgfoid OPERATOR(pg_catalog.=) trigger_fn)
+                          AND t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY[trigger_fn, truncate_fn]))
                       OR (t.tgname OPERATOR(pg_catalog.=) 'billing_audit'
-                          AND t.tgfoid OPERATOR(pg_catalog.<>) trigger_fn)))
+                          AND t.tgfoid OPERATOR(pg_catalog.<>) trigger_fn)
+                      OR (t.tgname OPERATOR(pg_catalog.=) 'billing_audit_truncate'
+                          AND t.tgfoid OPERATOR(pg_catalog.<>) truncate_fn)))
              LIMIT 1;
         END IF;
     END IF;
@@ -216,6 +226,26 @@ CREATE FUNCTION billing.audit_trigger()
 COMMENT ON FUNCTION billing.audit_trigger() IS
     'AFTER INSERT OR UPDATE OR DELETE row trigger that records each change in billing.audit_log at commit; attach it with billing.audit_table.';
 
+-- A truncate removes a table's rows without a row trigger firing, so
+-- without a record: a table under audit refuses it to roles that are not
+-- superusers, who delete rows instead (each one recorded).
+CREATE FUNCTION billing.audit_truncate_guard()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF pg_catalog.current_setting('is_superuser') OPERATOR(pg_catalog.=) 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'TRUNCATE of %.% is not allowed: the table is under audit, and a truncate removes rows without a record',
+                    pg_catalog.quote_ident(TG_TABLE_SCHEMA), pg_catalog.quote_ident(TG_TABLE_NAME)
+        USING ERRCODE = 'ZB304',
+              HINT = 'Delete the rows with DELETE, so that each is recorded; a superuser can truncate.';
+END
+$$;
+COMMENT ON FUNCTION billing.audit_truncate_guard() IS
+    'BEFORE TRUNCATE statement trigger that billing.audit_table puts on a table under audit: refuses TRUNCATE to roles that are not superusers (SQLSTATE ZB304).';
+
 CREATE FUNCTION billing.audit_table(table_name regclass)
     RETURNS boolean
     LANGUAGE plpgsql
@@ -223,6 +253,7 @@ CREATE FUNCTION billing.audit_table(table_name regclass)
     AS $$
 DECLARE
     rel record;
+    part record;
 BEGIN
     SELECT c.relkind, c.relispartition, n.nspname, c.relname
       INTO rel
@@ -249,6 +280,23 @@ BEGIN
                   DETAIL = 'The audit trail keeps one chain per firm and takes the firm from the row''s firm_id.',
                   HINT = 'Add a column firm_id bigint NOT NULL to the table, or audit it another way.';
     END IF;
+    -- the table and each partition it has refuse TRUNCATE (statement
+    -- triggers are not passed on to partitions, as row triggers are)
+    FOR part IN
+        SELECT p.relid, n.nspname, c.relname
+          FROM (SELECT table_name AS relid
+                UNION SELECT t.relid FROM pg_catalog.pg_partition_tree(table_name) t) p
+          JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                            WHERE t.tgrelid OPERATOR(pg_catalog.=) p.relid
+                              AND t.tgfoid OPERATOR(pg_catalog.=) 'billing.audit_truncate_guard()'::pg_catalog.regprocedure)
+    LOOP
+        EXECUTE pg_catalog.format(
+            'CREATE TRIGGER billing_audit_truncate BEFORE TRUNCATE ON %I.%I'
+            ' FOR EACH STATEMENT EXECUTE FUNCTION billing.audit_truncate_guard()',
+            part.nspname, part.relname);
+    END LOOP;
     IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
                 WHERE t.tgrelid OPERATOR(pg_catalog.=) table_name
                   AND t.tgfoid OPERATOR(pg_catalog.=) 'billing.audit_trigger()'::pg_catalog.regprocedure) THEN
