@@ -11,9 +11,9 @@
 # hash, a hash of the wrong length, the transaction, the time, the names),
 # the record moved to another seq or another firm, deleted, swapped with
 # the next one, or copied to the end as a forgery; or the chain's tail cut
-# off.  verify_audit, given
-# the anchor taken before, must report the chain invalid, at that record
-# (at the copy, for a forgery).  Each case is rolled back before the next.
+# off.  verify_audit, given the anchor taken before, must report the chain
+# invalid, at that record (at the copy, for a forgery; at the first record
+# gone, for a cut).  Each case is rolled back before the next.
 # A tampering that the log's own constraints refuse is counted apart.
 # FUZZ_SEED and FUZZ_AUDIT_CASES override the defaults.
 set -eu
