@@ -68,6 +68,7 @@ DROP ROLE regress_audit_reader, regress_audit_granted;
 -- a policy or a trigger: the log's definition is fixed but for superusers.
 CREATE ROLE regress_audit_log_owner;
 GRANT USAGE ON SCHEMA billing TO regress_audit_log_owner;
+GRANT CREATE ON SCHEMA public TO regress_audit_log_owner;
 ALTER TABLE billing.audit_log OWNER TO regress_audit_log_owner;
 SET ROLE regress_audit_log_owner;
 \set SHOW_CONTEXT never
@@ -89,8 +90,17 @@ CREATE TRIGGER also BEFORE INSERT ON billing.audit_log
 INSERT INTO billing.audit_log SELECT * FROM billing.audit_log WHERE firm_id = :firm AND seq = 1;
 UPDATE billing.audit_log SET reason = 'edited' WHERE firm_id = :firm;
 TRUNCATE billing.audit_log;
+-- A table made to inherit from the log later is refused; one made with
+-- INHERITS holds rows that the log's readers do not take for records.
+CREATE TABLE public.audit_log_lookalike (LIKE billing.audit_log INCLUDING CONSTRAINTS);
+ALTER TABLE public.audit_log_lookalike INHERIT billing.audit_log;
+CREATE TABLE public.audit_log_child () INHERITS (billing.audit_log);
+INSERT INTO public.audit_log_child SELECT * FROM ONLY billing.audit_log WHERE firm_id = :firm AND seq = 1;
 SELECT valid FROM billing.verify_audit(:firm);
 RESET ROLE;
+SELECT count(*) AS records_one_seen_once FROM billing.audit_change c
+ WHERE c.firm_id = :firm AND c.seq = 1;
+DROP TABLE public.audit_log_child, public.audit_log_lookalike;
 \set VERBOSITY default
 \set SHOW_CONTEXT errors
 -- The owner's other tables are not affected.
@@ -114,6 +124,7 @@ ALTER TABLE billing.audit_log OWNER TO CURRENT_USER;
 SELECT count(*) AS log_triggers, bool_and(tgenabled = 'O') AS all_enabled
   FROM pg_trigger WHERE tgrelid = 'billing.audit_log'::regclass;
 REVOKE ALL ON SCHEMA billing FROM regress_audit_log_owner;
+REVOKE CREATE ON SCHEMA public FROM regress_audit_log_owner;
 DROP ROLE regress_audit_log_owner;
 
 -- 2. Tampering by a superuser with triggers off, each case rolled back.
