@@ -161,24 +161,14 @@ BEGIN
          WHERE c.command_tag OPERATOR(pg_catalog.<>) 'CREATE INDEX'
            AND ((c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                  AND c.objid OPERATOR(pg_catalog.=) log_oid)
-             -- a table made to inherit from the log, whose rows a plain
-             -- SELECT of the log would show as records
-             OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                 AND EXISTS (SELECT FROM pg_catalog.pg_inherits i
-                              WHERE i.inhrelid OPERATOR(pg_catalog.=) c.objid
-                                AND i.inhparent OPERATOR(pg_catalog.=) log_oid))
-             OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
-                 AND EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                              WHERE t.oid OPERATOR(pg_catalog.=) c.objid
-                                AND t.tgrelid OPERATOR(pg_catalog.=) log_oid))
-             OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
-                 AND EXISTS (SELECT FROM pg_catalog.pg_rewrite r
-                              WHERE r.oid OPERATOR(pg_catalog.=) c.objid
-                                AND r.ev_class OPERATOR(pg_catalog.=) log_oid))
-             OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass
-                 AND EXISTS (SELECT FROM pg_catalog.pg_policy p
-                              WHERE p.oid OPERATOR(pg_catalog.=) c.objid
-                                AND p.polrelid OPERATOR(pg_catalog.=) log_oid)))
+             -- a trigger, rule, policy or index of the log, or a table made
+             -- to inherit from it (whose rows a plain SELECT of the log
+             -- would show as records): what depends on the log
+             OR EXISTS (SELECT FROM pg_catalog.pg_depend d
+                         WHERE d.classid OPERATOR(pg_catalog.=) c.classid
+                           AND d.objid OPERATOR(pg_catalog.=) c.objid
+                           AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                           AND d.refobjid OPERATOR(pg_catalog.=) log_oid))
          LIMIT 1;
         IF what IS NULL THEN
             -- a table's audit trigger switched off, renamed or replaced
