@@ -123,17 +123,12 @@ BEGIN
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE n.nspname OPERATOR(pg_catalog.=) 'billing'
        AND c.relname OPERATOR(pg_catalog.=) 'audit_log';
-    SELECT p.oid INTO trigger_fn
+    SELECT pg_catalog.max(p.oid) FILTER (WHERE p.proname OPERATOR(pg_catalog.=) 'audit_trigger'),
+           pg_catalog.max(p.oid) FILTER (WHERE p.proname OPERATOR(pg_catalog.=) 'audit_truncate_guard')
+      INTO trigger_fn, truncate_fn
       FROM pg_catalog.pg_proc p
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
      WHERE n.nspname OPERATOR(pg_catalog.=) 'billing'
-       AND p.proname OPERATOR(pg_catalog.=) 'audit_trigger'
-       AND p.pronargs OPERATOR(pg_catalog.=) 0;
-    SELECT p.oid INTO truncate_fn
-      FROM pg_catalog.pg_proc p
-      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-     WHERE n.nspname OPERATOR(pg_catalog.=) 'billing'
-       AND p.proname OPERATOR(pg_catalog.=) 'audit_truncate_guard'
        AND p.pronargs OPERATOR(pg_catalog.=) 0;
     IF log_oid IS NULL OR trigger_fn IS NULL OR truncate_fn IS NULL THEN
         RETURN;
