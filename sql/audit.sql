@@ -482,6 +482,54 @@ DROP FUNCTION public.audit_owned_touch();
 REVOKE ALL ON SCHEMA billing FROM regress_audit_table_owner;
 DROP ROLE regress_audit_table_owner;
 
+-- A transaction whose buffer grows past billing.audit_buffer_limit writes
+-- its records early, at its top level only, and goes on with the same
+-- chains; a rollback takes the early records away with it.
+SELECT max(seq) AS before FROM billing.audit_log WHERE firm_id = :firm \gset
+SELECT max(seq) AS before2 FROM billing.audit_log WHERE firm_id = :firm2 \gset
+SET billing.audit_buffer_limit = '64kB';
+BEGIN;
+INSERT INTO billing.service_line (firm_id, code, name)
+SELECT :firm, 'early' || g, 'Early ' || g FROM generate_series(1, 1500) g;
+SELECT count(*) AS written FROM billing.audit_log WHERE firm_id = :firm AND seq > :before \gset
+SELECT :written > 0 AS written_before_commit;
+SAVEPOINT s;
+INSERT INTO billing.service_line (firm_id, code, name)
+SELECT :firm, 'gone' || g, 'Gone ' || g FROM generate_series(1, 1500) g;
+SELECT count(*) = :written AS none_written_in_savepoint
+  FROM billing.audit_log WHERE firm_id = :firm AND seq > :before;
+-- (ROLLBACK TO keeps the savepoint: the transaction is back at its top
+-- level once it is released)
+ROLLBACK TO SAVEPOINT s;
+RELEASE SAVEPOINT s;
+INSERT INTO billing.service_line (firm_id, code, name)
+SELECT :firm2, 'early' || g, 'Early ' || g FROM generate_series(1, 800) g;
+UPDATE billing.service_line SET name = name || '.' WHERE firm_id = :firm AND code LIKE 'early%';
+SELECT count(*) > :written AS written_again
+  FROM billing.audit_log WHERE firm_id = :firm AND seq > :before;
+COMMIT;
+SELECT firm_id = :firm2 AS second_firm, operation, count(*) AS changes,
+       count(*) FILTER (WHERE row_key LIKE '%gone%') AS rolled_back
+  FROM billing.audit_change
+ WHERE (firm_id = :firm AND seq > :before) OR (firm_id = :firm2 AND seq > :before2)
+ GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT valid, problem FROM billing.verify_audit(:firm);
+SELECT valid, problem FROM billing.verify_audit(:firm2);
+SELECT max(seq) AS before FROM billing.audit_log WHERE firm_id = :firm \gset
+BEGIN;
+UPDATE billing.service_line SET name = name || '!' WHERE firm_id = :firm AND code LIKE 'early%';
+SELECT count(*) > 0 AS written_before_rollback FROM billing.audit_log WHERE firm_id = :firm AND seq > :before;
+ROLLBACK;
+SELECT count(*) AS left_after_rollback FROM billing.audit_log WHERE firm_id = :firm AND seq > :before;
+DELETE FROM billing.service_line WHERE firm_id IN (:firm, :firm2) AND code LIKE 'early%';
+SELECT valid, problem FROM billing.verify_audit(:firm);
+RESET billing.audit_buffer_limit;
+-- Lowering it would make a transaction hold its firms' chains longer:
+-- a superuser's setting.
+SET ROLE regress_audit_clerk;
+SET billing.audit_buffer_limit = '64kB';
+RESET ROLE;
+
 -- Every record written since, of every kind above, still hashes to the
 -- canonical form in plain SQL.
 SELECT count(*) FILTER (WHERE l.hash <> sha256(pg_temp.canonical(l))) AS not_recomputed,

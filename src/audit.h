@@ -177,6 +177,7 @@ extern void audit_writer_close(AuditWriter *w);
 
 /* audit_chain.c */
 extern void audit_chain_flush(bool hold);
+extern void audit_chain_write_early(void);
 extern bool audit_chain_flushed;
 extern void audit_hash_values(TupleDesc desc, Datum *values, bool *isnull,
 							  uint8 *out);

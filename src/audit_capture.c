@@ -68,6 +68,13 @@ static StringInfoData digest_buf;
 static bool digest_buf_ready = false;
 
 /*
+ * billing.audit_buffer_limit, in kB: past this much buffered, a
+ * transaction at its top level writes its records early (see
+ * audit_chain_write_early) instead of holding them all until commit.
+ */
+static int	audit_buffer_limit_kb = 65536;
+
+/*
  * audit_capture_discard: forget the buffer.  Called when the transaction
  * ends either way.  The buffer's memory context is kept for the backend
  * and emptied here: creating and deleting one per transaction was a
@@ -172,6 +179,12 @@ tables_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
 void
 audit_capture_init(void)
 {
+	DefineCustomIntVariable("billing.audit_buffer_limit",
+							"How much audit trail a transaction keeps in memory before it writes its records early.",
+							"Past it, a transaction outside any savepoint writes its records into the audit log and keeps the chains of its firms until it ends.",
+							&audit_buffer_limit_kb, 65536, 64, MAX_KILOBYTES,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
 	CacheRegisterRelcacheCallback(tables_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, tables_namespace_callback,
 								  (Datum) 0);
@@ -584,14 +597,20 @@ push_column(JsonbParseState **state, Form_pg_attribute att, Datum v,
 	pushJsonbValue(state, WJB_VALUE, &val);
 }
 
+/*
+ * The finished object, copied into the buffer at its exact size:
+ * JsonbValueToJsonb builds it in a buffer of at least 1 kB, which kept
+ * for each record made an update's two values cost 2 kB in the buffer.
+ */
 static Jsonb *
 finish_object(JsonbParseState **state)
 {
 	JsonbValue *res = pushJsonbValue(state, WJB_END_OBJECT, NULL);
-	MemoryContext old = MemoryContextSwitchTo(audit_context);
-	Jsonb	   *j = JsonbValueToJsonb(res);
+	Jsonb	   *built = JsonbValueToJsonb(res);
+	Jsonb	   *j = MemoryContextAlloc(audit_context, VARSIZE(built));
 
-	MemoryContextSwitchTo(old);
+	memcpy(j, built, VARSIZE(built));
+	pfree(built);
 	return j;
 }
 
@@ -750,6 +769,21 @@ billing_audit_trigger(PG_FUNCTION_ARGS)
 	}
 
 	*new_record() = rec;
+
+	/*
+	 * A transaction of millions of changes would keep gigabytes here until
+	 * it commits: past the limit, write what it has now.  Not inside a
+	 * savepoint, whose rollback would take away records the chain then
+	 * goes on from; such a transaction goes on buffering until it is back
+	 * at its top level.
+	 */
+	if (MemoryContextMemAllocated(audit_context, false) >
+		(Size) audit_buffer_limit_kb * 1024 &&
+		GetCurrentTransactionNestLevel() == 1)
+	{
+		audit_chain_write_early();
+		audit_capture_discard();
+	}
 	return PointerGetDatum(NULL);
 }
 

@@ -368,6 +368,13 @@ run_test_hooks(void)
 static bool chains_released = false;
 
 /*
+ * Whether this transaction wrote records before its commit because its
+ * buffer grew past billing.audit_buffer_limit: it then keeps the chains it
+ * took until it ends, and continues each from where it left it.
+ */
+static bool chains_held = false;
+
+/*
  * The firms whose chains this transaction took, and its transaction id:
  * at commit their shared chain ends are marked committed, and if the
  * transaction fails instead they are dropped (audit_ends.c).
@@ -439,6 +446,22 @@ known_tail(Relation rel, int64 firm)
 		known_tails_file = rel->rd_rel->relfilenode;
 	}
 	return hash_search(known_tails, &firm, HASH_FIND, NULL);
+}
+
+/*
+ * The tail this transaction left a firm's chain at in an earlier write of
+ * its own, or NULL: that chain is still ours, locked, and goes on from
+ * there without waiting for anyone.
+ */
+static ChainTail *
+own_tail(int64 firm)
+{
+	int			i;
+
+	for (i = 0; i < npending_tails; i++)
+		if (pending_tails[i].firm_id == firm)
+			return &pending_tails[i];
+	return NULL;
 }
 
 /* Give the firms' chain locks back, before commit. */
@@ -916,17 +939,16 @@ run_digests(AuditRecord **order, int64 from, int64 to)
 }
 
 /*
- * audit_chain_flush: seal and write the transaction's buffer.
- *
- * Contract: called once, just before commit or prepare; writes every
- * buffered record into its firm's chain in billing.audit_log.  With hold,
- * each firm's chain lock is kept until the transaction ends; without, it
- * is let go once the records are written.  Either way, returns only once
- * every transaction whose records ours follow has committed, and raises
- * 40001 if one did not.  Does nothing when the buffer is empty.
+ * write_buffer: seal the buffered records into their firms' chains and
+ * write them to billing.audit_log.  With hold, each firm's chain lock is
+ * kept until the transaction ends; without, it is let go once the records
+ * are written.  A chain this transaction already extends (an early write)
+ * goes on from where it left it.  Returns only once every transaction
+ * whose records ours follow has committed, and raises 40001 if one did
+ * not.  Does nothing when the buffer is empty.
  */
-void
-audit_chain_flush(bool hold)
+static void
+write_buffer(bool hold, bool at_commit)
 {
 	Predecessor *predecessors = NULL;
 	int			npredecessors = 0;
@@ -949,7 +971,6 @@ audit_chain_flush(bool hold)
 	Datum		xid;
 	bool		ignored;
 
-	audit_chain_flushed = true;
 	if (n == 0)
 		return;
 
@@ -1001,6 +1022,7 @@ audit_chain_flush(bool hold)
 		int64		seq;
 		uint8		prev[PG_SHA256_DIGEST_LENGTH];
 		bool		has_prev;
+		ChainTail  *own = own_tail(firm);
 
 		/*
 		 * Find who made the firm's first record before queueing for its
@@ -1008,12 +1030,22 @@ audit_chain_flush(bool hold)
 		 * which the firm's other committers need not wait for.
 		 */
 		resolve_who(&fs, order[start]->who, firm);
-		lock_firm(firm);
-		touch_firm(firm);
-		writer_proc = -1;
-		if (!audit_ends_get(rel->rd_rel->relfilenode, firm, &seq, prev,
-							&writer, &writer_proc))
-			seq = read_tail(rel, index, firm, prev, &writer);
+		writer = InvalidTransactionId;
+		if (own != NULL)
+		{
+			/* ours since an early write: locked, and no one wrote since */
+			seq = own->seq;
+			memcpy(prev, own->hash, PG_SHA256_DIGEST_LENGTH);
+		}
+		else
+		{
+			lock_firm(firm);
+			touch_firm(firm);
+			writer_proc = -1;
+			if (!audit_ends_get(rel->rd_rel->relfilenode, firm, &seq, prev,
+								&writer, &writer_proc))
+				seq = read_tail(rel, index, firm, prev, &writer);
+		}
 		if (TransactionIdIsValid(writer))
 		{
 			if (npredecessors == 0)
@@ -1124,6 +1156,12 @@ audit_chain_flush(bool hold)
 		/* the firm's chain now ends here, for the next holder of its lock */
 		audit_ends_put(rel->rd_rel->relfilenode, firm, seq, prev, flush_xid);
 		/* remember this firm's new tail, to keep if the commit succeeds */
+		if (own != NULL)
+		{
+			own->seq = seq;
+			memcpy(own->hash, prev, PG_SHA256_DIGEST_LENGTH);
+		}
+		else
 		{
 			ChainTail  *t;
 
@@ -1155,9 +1193,47 @@ audit_chain_flush(bool hold)
 	 */
 	if (!hold)
 		release_chains();
-	run_test_hooks();
+	if (at_commit)
+		run_test_hooks();
 	for (i = 0; i < npredecessors; i++)
 		await_predecessor(&predecessors[i]);
+}
+
+/*
+ * audit_chain_flush: write the transaction's buffer at its commit.
+ *
+ * Contract: called once, just before commit or prepare; writes every
+ * buffered record into its firm's chain in billing.audit_log.  With hold,
+ * or after an early write, each firm's chain lock is kept until the
+ * transaction ends; otherwise it is let go once the records are written.
+ * Either way, returns only once every transaction whose records ours
+ * follow has committed, and raises 40001 if one did not.  Changes captured
+ * after this are refused (audit_chain_flushed).
+ */
+void
+audit_chain_flush(bool hold)
+{
+	audit_chain_flushed = true;
+	write_buffer(hold || chains_held, true);
+}
+
+/*
+ * audit_chain_write_early: write the buffer now, in the middle of the
+ * transaction, because it grew past billing.audit_buffer_limit.
+ *
+ * Contract: called by the capture at the top transaction level only (so
+ * that no savepoint can roll back records the chain goes on from), between
+ * two captured changes; the caller then empties the buffer.  The firms'
+ * chains written to stay locked until the transaction ends, so their other
+ * writers wait for it at their commit, and later writes of this
+ * transaction continue them.
+ */
+void
+audit_chain_write_early(void)
+{
+	Assert(GetCurrentTransactionNestLevel() == 1);
+	write_buffer(true, false);
+	chains_held = true;
 }
 
 PG_FUNCTION_INFO_V1(billing_audit_log_guard);
@@ -1224,6 +1300,7 @@ audit_xact_callback(XactEvent event, void *arg)
 			keep_pending_tails();
 			audit_capture_discard();
 			audit_chain_flushed = false;
+			chains_held = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
@@ -1231,6 +1308,7 @@ audit_xact_callback(XactEvent event, void *arg)
 			pending_tails = NULL;
 			npending_tails = 0;
 			chains_released = false;
+			chains_held = false;
 			audit_capture_discard();
 			audit_chain_flushed = false;
 			break;
@@ -1243,6 +1321,7 @@ audit_xact_callback(XactEvent event, void *arg)
 			pending_tails = NULL;
 			npending_tails = 0;
 			chains_released = false;
+			chains_held = false;
 			audit_capture_discard();
 			audit_chain_flushed = false;
 			break;
