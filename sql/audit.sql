@@ -424,12 +424,29 @@ INSERT INTO public.audit_parted VALUES (:firm, 7, 'low'), (:firm, 107, 'high');
 UPDATE public.audit_parted SET note = 'low, edited' WHERE firm_id = :firm AND id = 7;
 UPDATE public.audit_parted SET id = 150 WHERE firm_id = :firm AND id = 7;
 -- A partition made after the table was put under audit has the audit
--- trigger but not the truncate guard, until audit_table is asked of it.
+-- trigger and, from the event trigger, the truncate guard too; so has a
+-- table attached as a partition, with its own partitions, and a partition
+-- of a partition.  A table of the same name in pg_temp, which a lookup by
+-- name would find first, does not mislead it.
+CREATE TEMP TABLE audit_parted_mid (firm_id bigint, id int);
+CREATE TABLE audit_parted_mid PARTITION OF public.audit_parted
+    FOR VALUES FROM (200) TO (300) PARTITION BY RANGE (id);
+CREATE TABLE public.audit_parted_mid_a PARTITION OF public.audit_parted_mid
+    FOR VALUES FROM (200) TO (250);
+DROP TABLE pg_temp.audit_parted_mid;
+CREATE TABLE public.audit_parted_top (firm_id bigint NOT NULL, id int NOT NULL, note text)
+    PARTITION BY RANGE (id);
+CREATE TABLE public.audit_parted_top_a PARTITION OF public.audit_parted_top
+    FOR VALUES FROM (300) TO (350);
+ALTER TABLE public.audit_parted ATTACH PARTITION public.audit_parted_top
+    FOR VALUES FROM (300) TO (400);
+CREATE TABLE public.audit_unaudited_parted (firm_id bigint, id int) PARTITION BY RANGE (id);
+CREATE TABLE public.audit_unaudited_part PARTITION OF public.audit_unaudited_parted
+    FOR VALUES FROM (0) TO (10);
 SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
- WHERE c.relname LIKE 'audit_parted%' AND NOT t.tgisinternal ORDER BY 1, 2;
+ WHERE c.relname LIKE 'audit\_%part%' AND NOT t.tgisinternal ORDER BY 1, 2;
 SELECT billing.audit_table('public.audit_parted_high') AS newly_audited;
-SELECT t.tgname FROM pg_trigger t
- WHERE t.tgrelid = 'public.audit_parted_high'::regclass AND NOT t.tgisinternal ORDER BY 1;
+DROP TABLE public.audit_unaudited_parted;
 SELECT table_name, operation, item FROM billing.history('public.audit_parted', :firm, 7);
 SELECT table_name, operation FROM billing.history('public.audit_parted', :firm, 150);
 SELECT table_name, operation FROM billing.history('public.audit_parted_high', format('(%s,107)', :firm));

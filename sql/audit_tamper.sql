@@ -90,14 +90,24 @@ CREATE TRIGGER also BEFORE INSERT ON billing.audit_log
 INSERT INTO billing.audit_log SELECT * FROM billing.audit_log WHERE firm_id = :firm AND seq = 1;
 UPDATE billing.audit_log SET reason = 'edited' WHERE firm_id = :firm;
 TRUNCATE billing.audit_log;
--- A table made to inherit from the log later is refused; one made with
--- INHERITS holds rows that the log's readers do not take for records.
+-- A table made to inherit from the log, later or when it is created, is
+-- refused, however the log is named.
 CREATE TABLE public.audit_log_lookalike (LIKE billing.audit_log INCLUDING CONSTRAINTS);
 ALTER TABLE public.audit_log_lookalike INHERIT billing.audit_log;
+SET search_path = billing, public;
+CREATE TABLE public.audit_log_child () INHERITS (audit_log);
+RESET search_path;
+\set VERBOSITY default
+CREATE TABLE public.audit_log_other (note text);
+CREATE TABLE public.audit_log_child () INHERITS (public.audit_log_other, billing.audit_log);
+\set VERBOSITY sqlstate
+DROP TABLE public.audit_log_other;
+RESET ROLE;
+-- One a superuser makes holds rows that the log's readers do not take for
+-- records.
 CREATE TABLE public.audit_log_child () INHERITS (billing.audit_log);
 INSERT INTO public.audit_log_child SELECT * FROM ONLY billing.audit_log WHERE firm_id = :firm AND seq = 1;
 SELECT valid FROM billing.verify_audit(:firm);
-RESET ROLE;
 SELECT count(*) AS records_one_seen_once FROM billing.audit_change c
  WHERE c.firm_id = :firm AND c.seq = 1;
 DROP TABLE public.audit_log_child, public.audit_log_lookalike;
@@ -117,6 +127,28 @@ SET ROLE regress_audit_outsider;
 CREATE TABLE public.audit_outsider_table (id int);
 ALTER TABLE public.audit_outsider_table ADD COLUMN note text;
 DROP TABLE public.audit_outsider_table;
+CREATE TABLE public.audit_outsider_parted (firm_id bigint NOT NULL, id int NOT NULL)
+    PARTITION BY RANGE (id);
+CREATE TABLE public.audit_outsider_part1 PARTITION OF public.audit_outsider_parted
+    FOR VALUES FROM (0) TO (10);
+RESET ROLE;
+-- Put under audit by a superuser, its new partitions get the truncate
+-- guard though their owner cannot see billing.
+SELECT billing.audit_table('public.audit_outsider_parted');
+SET ROLE regress_audit_outsider;
+CREATE TABLE public.audit_outsider_part2 PARTITION OF public.audit_outsider_parted
+    FOR VALUES FROM (10) TO (20);
+CREATE TABLE public.audit_outsider_part3 (firm_id bigint NOT NULL, id int NOT NULL);
+ALTER TABLE public.audit_outsider_parted ATTACH PARTITION public.audit_outsider_part3
+    FOR VALUES FROM (20) TO (30);
+\set VERBOSITY sqlstate
+TRUNCATE public.audit_outsider_part2;
+TRUNCATE public.audit_outsider_part3;
+\set VERBOSITY default
+SELECT c.relname, count(*) AS audit_triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relname LIKE 'audit\_outsider\_part%' AND t.tgname LIKE 'billing\_audit%'
+ GROUP BY 1 ORDER BY 1;
+DROP TABLE public.audit_outsider_parted;
 RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM regress_audit_outsider;
 DROP ROLE regress_audit_outsider;

@@ -35,9 +35,11 @@
 /* ZB3xx: audit trail */
 #define ERRCODE_BILLING_AUDIT_APPEND_ONLY MAKE_SQLSTATE('Z','B','3','0','1')
 #define ERRCODE_BILLING_AUDIT_NO_FIRM MAKE_SQLSTATE('Z','B','3','0','2')
+/* DDL that would switch the trail off, by a role that is not a superuser;
+ * raised in SQL by billing.audit_ddl_guard, and here by audit_new_table.c */
+#define ERRCODE_BILLING_AUDIT_LOG_FIXED MAKE_SQLSTATE('Z','B','3','0','3')
 /*
- * Raised in SQL, by roles that are not superusers: ZB303
- * (billing.audit_ddl_guard), DDL that would switch the trail off; ZB304
+ * Raised in SQL, by roles that are not superusers: ZB304
  * (billing.audit_truncate_guard), TRUNCATE of a table under audit.
  */
 

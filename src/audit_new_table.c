@@ -1,0 +1,207 @@
+/*
+ * audit_new_table.c
+ *		Gives a new partition of a table under audit its truncate guard, and
+ *		refuses a table made to inherit from the audit log.
+ *
+ * PostgreSQL passes a table's row triggers on to each partition made or
+ * attached later, so a new partition of an audited table records its
+ * changes at once; statement triggers it does not pass on, so the new
+ * partition would lack billing_audit_truncate, and its owner could
+ * TRUNCATE it without a record.  This event trigger, run at the end of
+ * CREATE TABLE and ALTER TABLE, adds the guard to every partition that
+ * carries the audit trigger and not yet the guard.
+ *
+ * A table created with INHERITS (billing.audit_log) would show its rows in
+ * a plain SELECT of the log, as if they were records; the event trigger
+ * refuses it to roles that are not superusers, as audit_ddl_guard refuses
+ * ALTER TABLE ... INHERIT.
+ *
+ * It looks at the parse tree first, so a statement that makes or attaches
+ * no partition and inherits from nothing (an application's temporary
+ * table, most ALTER TABLEs) costs one function call and nothing more.
+ */
+#include "audit.h"
+#include "billing.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "miscadmin.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "commands/event_trigger.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(billing_audit_new_table);
+
+/*
+ * A function of schema billing without arguments, by name, without the
+ * USAGE check a lookup by qualified name makes: the role running the DDL
+ * need not have it.
+ */
+static Oid
+billing_function(Oid nsp, const char *name)
+{
+	oidvector  *noargs = buildoidvector(NULL, 0);
+
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+						   CStringGetDatum(name), PointerGetDatum(noargs),
+						   ObjectIdGetDatum(nsp));
+}
+
+/* Whether the relation has a trigger that runs the function. */
+static bool
+has_trigger(Relation rel, Oid fn)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i;
+
+	for (i = 0; td != NULL && i < td->numtriggers; i++)
+		if (td->triggers[i].tgfoid == fn)
+			return true;
+	return false;
+}
+
+/*
+ * Add billing_audit_truncate to the relation if it is under audit and
+ * lacks it.  The trigger is made as the role running the DDL, who owns the
+ * partition (PostgreSQL requires that to make or attach one).
+ */
+static void
+guard_partition(Oid relid, Oid audit_fn, Oid guard_fn)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	bool		needed = has_trigger(rel, audit_fn) && !has_trigger(rel, guard_fn);
+	CreateTrigStmt *stmt;
+
+	if (!needed)
+	{
+		table_close(rel, AccessShareLock);
+		return;
+	}
+	stmt = makeNode(CreateTrigStmt);
+	stmt->trigname = "billing_audit_truncate";
+	stmt->relation = makeRangeVar(get_namespace_name(RelationGetNamespace(rel)),
+								  pstrdup(RelationGetRelationName(rel)), -1);
+	stmt->funcname = list_make2(makeString("billing"),
+								makeString("audit_truncate_guard"));
+	stmt->row = false;
+	stmt->timing = TRIGGER_TYPE_BEFORE;
+	stmt->events = TRIGGER_TYPE_TRUNCATE;
+	table_close(rel, AccessShareLock);
+	(void) CreateTrigger(stmt, "", relid, InvalidOid, InvalidOid, InvalidOid,
+						 guard_fn, InvalidOid, NULL, false, false);
+	CommandCounterIncrement();
+}
+
+/* The partition a statement makes or attaches, or InvalidOid. */
+static Oid
+new_partition(Node *tree)
+{
+	if (IsA(tree, CreateStmt))
+	{
+		CreateStmt *cs = (CreateStmt *) tree;
+
+		/* resolved as CREATE TABLE placed it, a temporary schema included */
+		if (cs->partbound != NULL)
+			return get_relname_relid(cs->relation->relname,
+									 RangeVarGetCreationNamespace(cs->relation));
+	}
+	else if (IsA(tree, AlterTableStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((AlterTableStmt *) tree)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+			/* resolved as ATTACH PARTITION did, on the same search_path */
+			if (cmd->subtype == AT_AttachPartition)
+				return RangeVarGetRelid(((PartitionCmd *) cmd->def)->name,
+										NoLock, true);
+		}
+	}
+	return InvalidOid;
+}
+
+/*
+ * Refuse, for a role that is not a superuser, a CREATE TABLE that names
+ * billing.audit_log among the tables it inherits from.
+ */
+static void
+refuse_log_heir(Node *tree, Oid nsp)
+{
+	ListCell   *lc;
+	Oid			log;
+
+	if (!IsA(tree, CreateStmt) || ((CreateStmt *) tree)->inhRelations == NIL ||
+		((CreateStmt *) tree)->partbound != NULL || superuser())
+		return;
+	log = get_relname_relid("audit_log", nsp);
+	foreach(lc, ((CreateStmt *) tree)->inhRelations)
+	{
+		/* resolved as CREATE TABLE did, on the same search_path */
+		if (RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true) == log)
+			ereport(ERROR,
+					(errcode(ERRCODE_BILLING_AUDIT_LOG_FIXED),
+					 errmsg("CREATE TABLE %s INHERITS (billing.audit_log) is not allowed: what keeps the audit trail whole can be changed only by a superuser",
+							quote_identifier(((CreateStmt *) tree)->relation->relname)),
+					 errdetail("Role %s is not a superuser. A table that inherits from the audit log would show its rows as records of the log.",
+							   GetUserNameFromId(GetUserId(), false)),
+					 errhint("Create the table without INHERITS (billing.audit_log).")));
+	}
+}
+
+/*
+ * billing_audit_new_table: event trigger billing.audit_new_table().
+ *
+ * Contract: fired at ddl_command_end for CREATE TABLE and ALTER TABLE (see
+ * src/sql/80-audit.sql).  Raises ZB303 when a role that is not a superuser
+ * created a table inheriting from billing.audit_log.  When the statement
+ * made a partition or attached one, adds billing_audit_truncate to it and
+ * to each partition below it that carries the audit trigger and lacks the
+ * guard.  Does nothing for every other statement, and when the extension's
+ * schema or functions are missing.
+ */
+Datum
+billing_audit_new_table(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	Oid			part;
+	Oid			nsp;
+	Oid			audit_fn;
+	Oid			guard_fn;
+	List	   *tree;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function billing.audit_new_table was not called by the event trigger manager")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	nsp = get_namespace_oid("billing", true);
+	if (!OidIsValid(nsp))
+		PG_RETURN_VOID();
+	refuse_log_heir(trigdata->parsetree, nsp);
+	part = new_partition(trigdata->parsetree);
+	if (!OidIsValid(part))
+		PG_RETURN_VOID();
+	audit_fn = billing_function(nsp, "audit_trigger");
+	guard_fn = billing_function(nsp, "audit_truncate_guard");
+	if (!OidIsValid(audit_fn) || !OidIsValid(guard_fn))
+		PG_RETURN_VOID();
+
+	/* the partition, and what is below it when it is partitioned itself */
+	tree = find_all_inheritors(part, AccessShareLock, NULL);
+	foreach(lc, tree)
+		guard_partition(lfirst_oid(lc), audit_fn, guard_fn);
+	PG_RETURN_VOID();
+}
