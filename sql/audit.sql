@@ -477,6 +477,17 @@ CREATE OR REPLACE TRIGGER billing_audit AFTER INSERT OR UPDATE OR DELETE ON publ
     FOR EACH ROW EXECUTE FUNCTION public.audit_owned_touch();
 ALTER TABLE public.audit_owned DISABLE TRIGGER billing_audit_truncate;
 DROP TRIGGER billing_audit_truncate ON public.audit_owned;
+-- An audit trigger the owner attached by hand, under a name of its own, is
+-- kept as well: once made, dropping it is refused, as is switching it off.
+CREATE TRIGGER audit_by_hand AFTER UPDATE ON public.audit_owned
+    FOR EACH ROW EXECUTE FUNCTION billing.audit_trigger();
+ALTER TABLE public.audit_owned DISABLE TRIGGER audit_by_hand;
+\set VERBOSITY default
+DROP TRIGGER audit_by_hand ON public.audit_owned;
+\set VERBOSITY sqlstate
+DROP TRIGGER IF EXISTS no_such_trigger ON public.audit_owned;
+DROP TRIGGER no_such_trigger ON public.audit_owned;
+DROP TRIGGER some_trigger ON public.no_such_table;
 \set VERBOSITY default
 -- A truncate would remove rows without a record: refused, DELETE is not.
 TRUNCATE public.audit_owned;

@@ -260,6 +260,18 @@ COMMENT ON FUNCTION billing.audit_new_table() IS
 CREATE EVENT TRIGGER billing_audit_new_table ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
     EXECUTE FUNCTION billing.audit_new_table();
+-- Dropped, a trigger no longer shows which function it ran, so the guard
+-- above knows the audit triggers DROP TRIGGER removes only by name; this
+-- one looks at each before the drop, whatever its name.
+CREATE FUNCTION billing.audit_drop_guard()
+    RETURNS event_trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'billing_audit_drop_guard';
+COMMENT ON FUNCTION billing.audit_drop_guard() IS
+    'Event trigger that refuses, for roles that are not superusers, DROP TRIGGER of a trigger that runs billing.audit_trigger or billing.audit_truncate_guard, whatever its name (SQLSTATE ZB303).';
+CREATE EVENT TRIGGER billing_audit_drop_trigger ON ddl_command_start
+    WHEN TAG IN ('DROP TRIGGER')
+    EXECUTE FUNCTION billing.audit_drop_guard();
 
 CREATE FUNCTION billing.audit_table(table_name regclass)
     RETURNS boolean

@@ -1,24 +1,32 @@
 /*
- * audit_new_table.c
- *		Gives a new partition of a table under audit its truncate guard, and
- *		refuses a table made to inherit from the audit log.
+ * audit_ddl.c
+ *		Event triggers, in C, for DDL that touches the audit trail and that
+ *		the PL/pgSQL guard (billing.audit_ddl_guard) cannot see or would see
+ *		at too high a cost.
+ *
+ * billing.audit_new_table, at the end of CREATE TABLE and ALTER TABLE:
  *
  * PostgreSQL passes a table's row triggers on to each partition made or
  * attached later, so a new partition of an audited table records its
  * changes at once; statement triggers it does not pass on, so the new
  * partition would lack billing_audit_truncate, and its owner could
- * TRUNCATE it without a record.  This event trigger, run at the end of
- * CREATE TABLE and ALTER TABLE, adds the guard to every partition that
- * carries the audit trigger and not yet the guard.
+ * TRUNCATE it without a record.  This event trigger adds the guard to every
+ * partition that carries the audit trigger and not yet the guard.  A table
+ * created with INHERITS (billing.audit_log) would show its rows in a plain
+ * SELECT of the log, as if they were records; the event trigger refuses it
+ * to roles that are not superusers, as audit_ddl_guard refuses ALTER TABLE
+ * ... INHERIT.  It looks at the parse tree first, so a statement that
+ * makes or attaches no partition and inherits from nothing (an
+ * application's temporary table, most ALTER TABLEs) costs one function
+ * call and nothing more.
  *
- * A table created with INHERITS (billing.audit_log) would show its rows in
- * a plain SELECT of the log, as if they were records; the event trigger
- * refuses it to roles that are not superusers, as audit_ddl_guard refuses
- * ALTER TABLE ... INHERIT.
+ * billing.audit_drop_guard, at the start of DROP TRIGGER:
  *
- * It looks at the parse tree first, so a statement that makes or attaches
- * no partition and inherits from nothing (an application's temporary
- * table, most ALTER TABLEs) costs one function call and nothing more.
+ * Once a trigger is dropped, sql_drop no longer shows which function it
+ * ran, so audit_ddl_guard can only know the audit triggers it drops by
+ * their names.  Before the drop, this one looks each trigger up and
+ * refuses, for roles that are not superusers, dropping any trigger that
+ * runs the audit trail's functions, whatever its name.
  */
 #include "audit.h"
 #include "billing.h"
@@ -41,6 +49,7 @@
 #include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(billing_audit_new_table);
+PG_FUNCTION_INFO_V1(billing_audit_drop_guard);
 
 /*
  * A function of schema billing without arguments, by name, without the
@@ -203,5 +212,83 @@ billing_audit_new_table(PG_FUNCTION_ARGS)
 	tree = find_all_inheritors(part, AccessShareLock, NULL);
 	foreach(lc, tree)
 		guard_partition(lfirst_oid(lc), audit_fn, guard_fn);
+	PG_RETURN_VOID();
+}
+
+/*
+ * billing_audit_drop_guard: event trigger billing.audit_drop_guard().
+ *
+ * Contract: fired at ddl_command_start for DROP TRIGGER (see
+ * src/sql/80-audit.sql).  Raises ZB303 when a role that is not a superuser
+ * drops a trigger that runs billing.audit_trigger or
+ * billing.audit_truncate_guard.  Triggers or tables that do not exist are
+ * left to DROP TRIGGER to report.
+ */
+Datum
+billing_audit_drop_guard(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	DropStmt   *drop;
+	Oid			nsp;
+	Oid			audit_fn;
+	Oid			guard_fn;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function billing.audit_drop_guard was not called by the event trigger manager")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	if (!IsA(trigdata->parsetree, DropStmt) || superuser())
+		PG_RETURN_VOID();
+	drop = (DropStmt *) trigdata->parsetree;
+	if (drop->removeType != OBJECT_TRIGGER)
+		PG_RETURN_VOID();
+	nsp = get_namespace_oid("billing", true);
+	if (!OidIsValid(nsp))
+		PG_RETURN_VOID();
+	audit_fn = billing_function(nsp, "audit_trigger");
+	guard_fn = billing_function(nsp, "audit_truncate_guard");
+
+	foreach(lc, drop->objects)
+	{
+		List	   *names = (List *) lfirst(lc);
+		const char *trigname = strVal(llast(names));
+		Oid			relid;
+		Relation	rel;
+		TriggerDesc *td;
+		int			i;
+
+		if (list_length(names) < 2)
+			continue;
+		/* resolved as DROP TRIGGER will, on the same search_path */
+		relid = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																		list_length(names) - 1)),
+								 NoLock, true);
+		if (!OidIsValid(relid))
+			continue;
+		rel = table_open(relid, AccessShareLock);
+		td = rel->trigdesc;
+		for (i = 0; td != NULL && i < td->numtriggers; i++)
+		{
+			Trigger    *t = &td->triggers[i];
+
+			if (strcmp(t->tgname, trigname) != 0 ||
+				(t->tgfoid != audit_fn && t->tgfoid != guard_fn))
+				continue;
+			ereport(ERROR,
+					(errcode(ERRCODE_BILLING_AUDIT_LOG_FIXED),
+					 errmsg("dropping the audit trigger %s of %s is not allowed: what keeps the audit trail whole can be changed only by a superuser",
+							quote_identifier(trigname),
+							quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													   RelationGetRelationName(rel))),
+					 errdetail("Role %s is not a superuser. The trigger runs the audit trail's function %s.",
+							   GetUserNameFromId(GetUserId(), false),
+							   t->tgfoid == audit_fn ? "billing.audit_trigger" :
+							   "billing.audit_truncate_guard"),
+					 errhint("Ask a superuser. Dropping or detaching the table itself stays allowed.")));
+		}
+		table_close(rel, AccessShareLock);
+	}
 	PG_RETURN_VOID();
 }
