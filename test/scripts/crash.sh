@@ -3,8 +3,9 @@
 # is stopped hard (immediate shutdown, no checkpoint) while one transaction
 # is half way through writing WIP, then recovers; committed work is all
 # there, the open transaction's rows are gone, the audit chain holds the
-# committed work's records and nothing of the open transaction's, it
-# verifies, and every index of the billing schema passes amcheck.
+# committed work's records and nothing of the open transaction's (which
+# wrote its records early), it verifies and goes on, and every index of the
+# billing schema passes amcheck.
 set -eu
 cd "$TOP"
 . test/lib/cluster.sh
@@ -31,9 +32,13 @@ audited_before=$(audited)
 
 # Committed just before the crash: must survive.
 psql -X -q -d $db -c "$copy_wip 10"
-# Open at the crash: must vanish.
-psql -X -q -d $db -c "BEGIN" -c "$copy_wip 1000" -c "SELECT pg_sleep(120)" \
-	-c "COMMIT" >/dev/null 2>&1 &
+# Open at the crash: must vanish, the audit records it wrote early (past a
+# low billing.audit_buffer_limit) with it.
+early=$(mktemp)
+psql -X -q -At -d $db -c "SET billing.audit_buffer_limit = '64kB'" -c "BEGIN" \
+	-c "$copy_wip 1000" \
+	-c "SELECT 'written early: ' || count(*) FROM billing.audit_log WHERE transaction_id = pg_current_xact_id()" \
+	-c "SELECT pg_sleep(120)" -c "COMMIT" >"$early" 2>&1 &
 open_session=$!
 for _ in $(seq 1 100); do
 	waiting=$(psql -X -At -d $db -c "SELECT count(*) FROM pg_stat_activity
@@ -45,6 +50,9 @@ done
 
 cluster_restart immediate
 wait "$open_session" 2>/dev/null || true
+grep -q '^written early: [1-9]' "$early" ||
+	{ echo "the open transaction did not write its audit records early:"; cat "$early"; exit 1; }
+rm -f "$early"
 
 after=$(count)
 echo "WIP entries: $before before, $after after the crash"
@@ -61,6 +69,11 @@ fi
 valid=$(psql -X -At -d $db -c "SELECT bool_and(v.valid)
 	FROM billing.firm f CROSS JOIN LATERAL billing.verify_audit(f.firm_id) v")
 [ "$valid" = t ] || { echo "the audit chain does not verify after recovery"; exit 1; }
+# The chains go on from the committed records.
+psql -X -q -d $db -c "$copy_wip 5"
+valid=$(psql -X -At -d $db -c "SELECT bool_and(v.valid)
+	FROM billing.firm f CROSS JOIN LATERAL billing.verify_audit(f.firm_id) v")
+[ "$valid" = t ] || { echo "the audit chain does not verify after the first commit since"; exit 1; }
 psql -X -q -d $db -v ON_ERROR_STOP=1 <<'SQL'
 DO $$
 DECLARE
