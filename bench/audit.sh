@@ -81,7 +81,7 @@ insert_select() {
 # --- 1. single-row inserts
 # server_cpu: CPU time, in clock ticks, of the server's processes that have
 # exited (the postmaster's reaped children: pgbench's backends once it
-# disconnects, and any autovacuum worker that finished meanwhile).
+# disconnects; autovacuum is off, see bench/run).
 server_cpu() {
 	awk '{ print $16 + $17 }' "/proc/$(head -1 "$CLUSTER_DIR/data/postmaster.pid")/stat"
 }
@@ -248,7 +248,8 @@ if want sync; then
 (
 	. test/lib/cluster.sh
 	cluster_start shared_preload_libraries=billing fsync=on synchronous_commit=on \
-		shared_buffers=1GB max_wal_size=4GB checkpoint_timeout=30min >/dev/null || exit 1
+		shared_buffers=1GB max_wal_size=4GB checkpoint_timeout=30min autovacuum=off \
+		>/dev/null || exit 1
 	trap cluster_stop EXIT
 	psql -X -q -d postgres -c "CREATE DATABASE $db"
 	make_tables 2>/dev/null
