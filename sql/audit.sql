@@ -510,6 +510,100 @@ DROP FUNCTION public.audit_owned_touch();
 REVOKE ALL ON SCHEMA billing FROM regress_audit_table_owner;
 DROP ROLE regress_audit_table_owner;
 
+-- A superuser's TRUNCATE is recorded: one record in the chain of each firm
+-- with rows in the table, with their number, who and why; a partitioned
+-- table's, by its partitions; one rolled back, not at all.  The one-pass
+-- check then takes the rows for truncated, not deleted unseen.
+CREATE TABLE public.audit_truncated (firm_id bigint NOT NULL, id int, note text,
+    PRIMARY KEY (firm_id, id)) PARTITION BY LIST (firm_id);
+CREATE TABLE public.audit_truncated_a PARTITION OF public.audit_truncated
+    FOR VALUES IN (:firm);
+CREATE TABLE public.audit_truncated_b PARTITION OF public.audit_truncated
+    DEFAULT;
+CREATE TABLE public.audit_truncated_empty PARTITION OF public.audit_truncated
+    FOR VALUES IN (-1);
+SELECT billing.audit_table('public.audit_truncated');
+INSERT INTO public.audit_truncated SELECT :firm, g FROM generate_series(1, 5) g;
+INSERT INTO public.audit_truncated SELECT :firm2, g FROM generate_series(1, 3) g;
+BEGIN;
+SAVEPOINT s;
+TRUNCATE public.audit_truncated_a;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+BEGIN;
+TRUNCATE public.audit_truncated;
+ROLLBACK;
+SELECT count(*) AS truncates_rolled_back FROM billing.audit_log WHERE operation = 'TRUNCATE';
+BEGIN;
+SET LOCAL billing.reason_code = 'purge';
+SET LOCAL billing.reason = 'test data removed';
+TRUNCATE public.audit_truncated;
+COMMIT;
+SELECT firm_id = :firm2 AS second_firm, table_name, operation, row_key, old_values,
+       reason_code, reason, session_user_name = session_user AS by_me
+  FROM billing.audit_change WHERE operation = 'TRUNCATE' ORDER BY 1, 2;
+INSERT INTO public.audit_truncated VALUES (:firm, 9);
+SELECT last.row_key
+  FROM (SELECT DISTINCT ON (c.row_key) c.row_key, c.seq, c.operation
+          FROM billing.audit_change c
+         WHERE c.firm_id = :firm AND c.table_name = 'public.audit_truncated_a'
+           AND c.row_key IS NOT NULL
+         ORDER BY c.row_key, c.seq DESC, c.item DESC) last
+ WHERE last.operation <> 'DELETE'
+   AND last.seq > (SELECT coalesce(max(seq), 0) FROM billing.audit_log
+                    WHERE firm_id = :firm AND table_name = 'public.audit_truncated_a'
+                      AND operation = 'TRUNCATE')
+   AND NOT EXISTS (SELECT FROM public.audit_truncated t
+                    WHERE t.firm_id = :firm
+                      AND format('(%s,%s)', t.firm_id, t.id) = last.row_key);
+-- (without the truncate's record, the five would be taken for deleted unseen)
+SELECT count(*) AS gone_since_last_record
+  FROM (SELECT DISTINCT ON (c.row_key) c.row_key, c.operation
+          FROM billing.audit_change c
+         WHERE c.firm_id = :firm AND c.table_name = 'public.audit_truncated_a'
+           AND c.row_key IS NOT NULL
+         ORDER BY c.row_key, c.seq DESC, c.item DESC) last
+ WHERE last.operation <> 'DELETE'
+   AND NOT EXISTS (SELECT FROM public.audit_truncated t
+                    WHERE t.firm_id = :firm
+                      AND format('(%s,%s)', t.firm_id, t.id) = last.row_key);
+-- A truncated row brought back unseen is found as such.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO public.audit_truncated VALUES (:firm, 3);
+SET LOCAL session_replication_role = origin;
+SELECT t.id,
+       CASE WHEN last.row_key IS NULL THEN 'no record'
+            WHEN last.operation = 'DELETE' THEN 'recorded as deleted'
+            WHEN last.seq < tr.truncated THEN 'recorded as truncated'
+            ELSE 'changed' END AS finding
+  FROM public.audit_truncated_a t
+ CROSS JOIN (SELECT max(seq) AS truncated FROM billing.audit_log
+              WHERE firm_id = :firm AND table_name = 'public.audit_truncated_a'
+                AND operation = 'TRUNCATE') tr
+  LEFT JOIN (SELECT DISTINCT ON (c.row_key) c.row_key, c.seq, c.operation, c.row_digest
+               FROM billing.audit_change c
+              WHERE c.firm_id = :firm AND c.table_name = 'public.audit_truncated_a'
+                AND c.row_key IS NOT NULL
+              ORDER BY c.row_key, c.seq DESC, c.item DESC) last
+         ON last.row_key = format('(%s,%s)', t.firm_id, t.id)
+ WHERE t.firm_id = :firm
+   AND (last.row_key IS NULL OR last.operation = 'DELETE' OR last.seq < tr.truncated
+        OR last.row_digest IS DISTINCT FROM billing.audit_row_digest(t))
+ ORDER BY t.id;
+ROLLBACK;
+SELECT valid, problem FROM billing.verify_audit(:firm);
+SELECT valid, problem FROM billing.verify_audit(:firm2);
+-- Still refused to a role that is not a superuser, in a partition too,
+-- whatever privileges it was granted.
+GRANT TRUNCATE ON public.audit_truncated_a TO regress_audit_clerk;
+SET ROLE regress_audit_clerk;
+\set VERBOSITY sqlstate
+TRUNCATE public.audit_truncated_a;
+\set VERBOSITY default
+RESET ROLE;
+DROP TABLE public.audit_truncated;
+
 -- A transaction whose buffer grows past billing.audit_buffer_limit writes
 -- its records early, at its top level only, and goes on with the same
 -- chains; a rollback takes the early records away with it.

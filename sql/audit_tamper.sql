@@ -360,24 +360,34 @@ SET LOCAL session_replication_role = origin;
 SELECT s.code,
        CASE WHEN last.row_key IS NULL THEN 'no record'
             WHEN last.operation = 'DELETE' THEN 'recorded as deleted'
+            WHEN last.seq < t.truncated THEN 'recorded as truncated'
             ELSE 'changed' END AS finding
   FROM billing.service_line s
-  LEFT JOIN (SELECT DISTINCT ON (c.row_key) c.row_key, c.operation, c.row_digest
+ CROSS JOIN (SELECT max(seq) AS truncated FROM billing.audit_log
+              WHERE firm_id = :firm AND table_name = 'billing.service_line'
+                AND operation = 'TRUNCATE') t
+  LEFT JOIN (SELECT DISTINCT ON (c.row_key) c.row_key, c.seq, c.operation, c.row_digest
                FROM billing.audit_change c
               WHERE c.firm_id = :firm AND c.table_name = 'billing.service_line'
+                AND c.row_key IS NOT NULL
               ORDER BY c.row_key, c.seq DESC, c.item DESC) last
          ON last.row_key = format('(%s,%s)', s.firm_id, s.service_line_id)
  WHERE s.firm_id = :firm
-   AND (last.row_key IS NULL OR last.operation = 'DELETE'
+   AND (last.row_key IS NULL OR last.operation = 'DELETE' OR last.seq < t.truncated
         OR last.row_digest IS DISTINCT FROM billing.audit_row_digest(s))
  ORDER BY s.code;
--- ... and rows deleted unseen, whose last record is not a DELETE.
+-- ... and rows deleted unseen, whose last record is not a DELETE and was
+-- not followed by a recorded truncate.
 SELECT last.row_key = format('(%s,%s)', :firm, :bulk3_id) AS bulk3_missing
-  FROM (SELECT DISTINCT ON (c.row_key) c.row_key, c.operation
+  FROM (SELECT DISTINCT ON (c.row_key) c.row_key, c.seq, c.operation
           FROM billing.audit_change c
          WHERE c.firm_id = :firm AND c.table_name = 'billing.service_line'
+           AND c.row_key IS NOT NULL
          ORDER BY c.row_key, c.seq DESC, c.item DESC) last
  WHERE last.operation <> 'DELETE'
+   AND last.seq > (SELECT coalesce(max(seq), 0) FROM billing.audit_log
+                    WHERE firm_id = :firm AND table_name = 'billing.service_line'
+                      AND operation = 'TRUNCATE')
    AND NOT EXISTS (SELECT FROM billing.service_line s
                     WHERE s.firm_id = :firm
                       AND format('(%s,%s)', s.firm_id, s.service_line_id) = last.row_key);

@@ -80,11 +80,12 @@ typedef struct AuditRecord
 {
 	int64		firm_id;
 	const char *table_name;		/* schema-qualified, quoted as needed */
-	char		operation;		/* 'I', 'U' or 'D' */
+	char		operation;		/* 'I', 'U', 'D', or 'T' (TRUNCATE) */
 	bool		has_digest;
 	SubTransactionId subid;		/* the subtransaction that made the change */
 	text	   *row_key;		/* NULL when the table has no primary key */
-	Jsonb	   *old_values;		/* UPDATE: changed columns; DELETE: row */
+	Jsonb	   *old_values;		/* UPDATE: changed columns; DELETE: row;
+								 * TRUNCATE: {"rows": n} */
 	Jsonb	   *new_values;		/* UPDATE: changed columns */
 	AuditWho   *who;
 	uint8		row_digest[PG_SHA256_DIGEST_LENGTH];
@@ -132,6 +133,7 @@ extern MemoryContext audit_context;
 extern void audit_capture_init(void);
 extern void audit_capture_discard(void);
 extern void audit_capture_abort_subxact(SubTransactionId subid);
+extern void audit_capture_truncate(Relation rel, int64 firm, int64 rows);
 
 /* audit_ends.c */
 extern void audit_ends_init(void);

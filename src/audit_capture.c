@@ -788,6 +788,51 @@ billing_audit_trigger(PG_FUNCTION_ARGS)
 }
 
 /*
+ * audit_capture_truncate: record that a truncate removed a firm's rows of a
+ * table, how many of them, with who and why (audit_truncate.c calls it
+ * for each firm with rows).
+ *
+ * Contract: appends one TRUNCATE record for the firm, with a null key and
+ * old_values {"rows": "<rows>"}; like any record it is written at commit
+ * and dropped if the transaction or the subtransaction rolls back.
+ */
+void
+audit_capture_truncate(Relation rel, int64 firm, int64 rows)
+{
+	AuditTable *t = audited_table(rel);
+	AuditRecord rec;
+	JsonbParseState *state = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+	char		count[32];
+
+	if (audit_chain_flushed)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s was truncated after the audit trail of the transaction was written",
+						RelationGetRelationName(rel)),
+				 errdetail("Changes made by commit-time callbacks cannot be audited.")));
+	memset(&rec, 0, sizeof(AuditRecord));
+	rec.firm_id = firm;
+	rec.table_name = t->table_name;
+	rec.operation = 'T';
+	rec.subid = GetCurrentSubTransactionId();
+	rec.who = capture_who();
+	snprintf(count, sizeof(count), INT64_FORMAT, rows);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	k.type = jbvString;
+	k.val.string.val = "rows";
+	k.val.string.len = 4;
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.type = jbvString;
+	v.val.string.val = count;
+	v.val.string.len = strlen(count);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	rec.old_values = finish_object(&state);
+	*new_record() = rec;
+}
+
+/*
  * billing_audit_row_digest: SQL function billing.audit_row_digest(record).
  *
  * Contract: returns the SHA-256 digest of a row in the form the audit

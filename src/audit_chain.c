@@ -627,8 +627,8 @@ typedef struct FlushState
 	Datum		reason;
 } FlushState;
 
-/* INSERT, UPDATE and DELETE as text values, made once. */
-static Datum operation_names[3];
+/* INSERT, UPDATE, DELETE and TRUNCATE as text values, made once. */
+static Datum operation_names[4];
 
 /*
  * Role names as text values, kept across transactions: a session acts as
@@ -821,6 +821,8 @@ operation_name(char op)
 			return "INSERT";
 		case 'U':
 			return "UPDATE";
+		case 'T':
+			return "TRUNCATE";
 		default:
 			return "DELETE";
 	}
@@ -1011,6 +1013,7 @@ write_buffer(bool hold, bool at_commit)
 		operation_names[0] = CStringGetTextDatum(operation_name('I'));
 		operation_names[1] = CStringGetTextDatum(operation_name('U'));
 		operation_names[2] = CStringGetTextDatum(operation_name('D'));
+		operation_names[3] = CStringGetTextDatum(operation_name('T'));
 		MemoryContextSwitchTo(old);
 	}
 	xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
@@ -1086,7 +1089,8 @@ write_buffer(bool hold, bool at_commit)
 			v[Anum_audit_table_name - 1] = fs.table_name_datum;
 			v[Anum_audit_operation - 1] =
 				operation_names[r->operation == 'I' ? 0 :
-							  r->operation == 'U' ? 1 : 2];
+							  r->operation == 'U' ? 1 :
+							  r->operation == 'D' ? 2 : 3];
 			if (next - i > 1)
 			{
 				/* several rows: their keys and digests, in capture order */

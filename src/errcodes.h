@@ -38,10 +38,8 @@
 /* DDL that would switch the trail off, by a role that is not a superuser;
  * raised in SQL by billing.audit_ddl_guard, and here by audit_new_table.c */
 #define ERRCODE_BILLING_AUDIT_LOG_FIXED MAKE_SQLSTATE('Z','B','3','0','3')
-/*
- * Raised in SQL, by roles that are not superusers: ZB304
- * (billing.audit_truncate_guard), TRUNCATE of a table under audit.
- */
+/* TRUNCATE of a table under audit, by a role that is not a superuser */
+#define ERRCODE_BILLING_AUDIT_TRUNCATE MAKE_SQLSTATE('Z','B','3','0','4')
 
 /* ZB4xx: terms, rates and billing models */
 #define ERRCODE_BILLING_NO_GOVERNING_VERSION MAKE_SQLSTATE('Z','B','4','0','1')

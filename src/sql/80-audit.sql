@@ -13,7 +13,7 @@ CREATE TABLE billing.audit_log (
     seq                 bigint NOT NULL CHECK (seq > 0),
     table_name          text NOT NULL,
     operation           text NOT NULL
-                        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE')),
+                        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
     row_key             text,
     row_digest          bytea,
     row_keys            text[],
@@ -53,12 +53,12 @@ COMMENT ON TABLE billing.audit_log IS
 COMMENT ON COLUMN billing.audit_log.firm_id IS 'The firm whose data changed; each firm has its own chain.';
 COMMENT ON COLUMN billing.audit_log.seq IS 'Position in the firm''s chain: 1, 2, 3, ... without gaps, so a removed record shows as a gap. A record covers one change, or several rows inserted together (row_keys).';
 COMMENT ON COLUMN billing.audit_log.table_name IS 'The changed table, schema-qualified (billing.wip_entry).';
-COMMENT ON COLUMN billing.audit_log.operation IS 'INSERT, UPDATE or DELETE.';
-COMMENT ON COLUMN billing.audit_log.row_key IS 'The changed row''s primary key as a row literal, for example (1,42) for firm 1, id 42; null when the table has no primary key, and in a record of several inserted rows (see row_keys).';
+COMMENT ON COLUMN billing.audit_log.operation IS 'INSERT, UPDATE or DELETE; TRUNCATE for a superuser''s truncate of the table, one record per firm with rows.';
+COMMENT ON COLUMN billing.audit_log.row_key IS 'The changed row''s primary key as a row literal, for example (1,42) for firm 1, id 42; null when the table has no primary key, in a record of several inserted rows (see row_keys), and in a TRUNCATE record.';
 COMMENT ON COLUMN billing.audit_log.row_digest IS 'SHA-256 of the row as written by an INSERT or UPDATE (see billing.audit_row_digest); null for a DELETE and in a record of several inserted rows (see row_digests).';
 COMMENT ON COLUMN billing.audit_log.row_keys IS 'A record of several rows inserted together (consecutive INSERTs into one table with the same who and why, up to 1,000 rows): their keys, in the order they were inserted. Null for a record of one row. billing.audit_change shows one row per key.';
 COMMENT ON COLUMN billing.audit_log.row_digests IS 'A record of several inserted rows: the SHA-256 digest of each, in the order of row_keys. Null for a record of one row.';
-COMMENT ON COLUMN billing.audit_log.old_values IS 'UPDATE: the changed columns before the change; DELETE: the whole row; values in their text form.';
+COMMENT ON COLUMN billing.audit_log.old_values IS 'UPDATE: the changed columns before the change; DELETE: the whole row; values in their text form. TRUNCATE: the number of the firm''s rows removed, {"rows": "n"}.';
 COMMENT ON COLUMN billing.audit_log.new_values IS 'UPDATE: the changed columns after the change; values in their text form. Null for INSERT and DELETE.';
 COMMENT ON COLUMN billing.audit_log.transaction_id IS 'The transaction that made the change (compare with pg_current_xact_id()).';
 COMMENT ON COLUMN billing.audit_log.statement_time IS 'When the statement that made the change started.';
@@ -227,23 +227,15 @@ COMMENT ON FUNCTION billing.audit_trigger() IS
 
 -- A truncate removes a table's rows without a row trigger firing, so
 -- without a record: a table under audit refuses it to roles that are not
--- superusers, who delete rows instead (each one recorded).
+-- superusers, who delete rows instead (each one recorded); a superuser's
+-- truncate is recorded, one TRUNCATE record per firm with rows.
 CREATE FUNCTION billing.audit_truncate_guard()
     RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF pg_catalog.current_setting('is_superuser') OPERATOR(pg_catalog.=) 'on' THEN
-        RETURN NULL;
-    END IF;
-    RAISE EXCEPTION 'TRUNCATE of %.% is not allowed: the table is under audit, and a truncate removes rows without a record',
-                    pg_catalog.quote_ident(TG_TABLE_SCHEMA), pg_catalog.quote_ident(TG_TABLE_NAME)
-        USING ERRCODE = 'ZB304',
-              HINT = 'Delete the rows with DELETE, so that each is recorded; a superuser can truncate.';
-END
-$$;
+    LANGUAGE c
+    VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'billing_audit_truncate_guard';
 COMMENT ON FUNCTION billing.audit_truncate_guard() IS
-    'BEFORE TRUNCATE statement trigger that billing.audit_table puts on a table under audit: refuses TRUNCATE to roles that are not superusers (SQLSTATE ZB304).';
+    'BEFORE TRUNCATE statement trigger that billing.audit_table puts on a table under audit: refuses TRUNCATE to roles that are not superusers (SQLSTATE ZB304), and records a superuser''s, one TRUNCATE record per firm with rows, with their number.';
 
 -- Partitions made or attached later inherit the audit trigger but not the
 -- truncate guard (PostgreSQL passes on row triggers only): this event
@@ -371,10 +363,10 @@ COMMENT ON COLUMN billing.audit_change.firm_id IS 'The firm whose data changed.'
 COMMENT ON COLUMN billing.audit_change.seq IS 'The record of the firm''s chain that holds the change (billing.audit_log.seq).';
 COMMENT ON COLUMN billing.audit_change.item IS 'Which row of the record: 1 for a record of one change, 1, 2, ... in insertion order for a record of several inserted rows.';
 COMMENT ON COLUMN billing.audit_change.table_name IS 'The changed table, schema-qualified.';
-COMMENT ON COLUMN billing.audit_change.operation IS 'INSERT, UPDATE or DELETE.';
+COMMENT ON COLUMN billing.audit_change.operation IS 'INSERT, UPDATE, DELETE, or TRUNCATE (a superuser''s, with a null row_key).';
 COMMENT ON COLUMN billing.audit_change.row_key IS 'The changed row''s primary key as a row literal; null when the table has no primary key.';
 COMMENT ON COLUMN billing.audit_change.row_digest IS 'SHA-256 of the row as written by an INSERT or UPDATE; null for a DELETE.';
-COMMENT ON COLUMN billing.audit_change.old_values IS 'UPDATE: the changed columns before the change; DELETE: the whole row.';
+COMMENT ON COLUMN billing.audit_change.old_values IS 'UPDATE: the changed columns before the change; DELETE: the whole row; TRUNCATE: {"rows": "n"}, the firm''s rows removed.';
 COMMENT ON COLUMN billing.audit_change.new_values IS 'UPDATE: the changed columns after the change.';
 COMMENT ON COLUMN billing.audit_change.transaction_id IS 'The transaction that made the change.';
 COMMENT ON COLUMN billing.audit_change.statement_time IS 'When the statement that made the change started.';
