@@ -499,6 +499,14 @@ ALTER TRIGGER touch ON public.audit_owned RENAME TO touched;
 DROP TRIGGER touched ON public.audit_owned;
 ALTER TABLE public.audit_owned ADD COLUMN extra int;
 INSERT INTO public.audit_owned VALUES (:firm, 2, 'still recorded');
+-- While a superuser has its audit trigger switched off, the owner may still
+-- alter the table otherwise, and switch the trigger back on.
+RESET ROLE;
+ALTER TABLE public.audit_owned DISABLE TRIGGER billing_audit;
+SET ROLE regress_audit_table_owner;
+ALTER TABLE public.audit_owned ADD COLUMN other int;
+ALTER TABLE public.audit_owned ENABLE TRIGGER billing_audit;
+INSERT INTO public.audit_owned VALUES (:firm, 3, 'recorded again');
 RESET ROLE;
 SELECT operation, substring(row_key from ',([0-9]+)[)]$') AS id FROM billing.audit_log
  WHERE firm_id = :firm AND table_name = 'public.audit_owned' ORDER BY seq;

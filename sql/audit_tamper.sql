@@ -142,6 +142,7 @@ CREATE TABLE public.audit_outsider_part3 (firm_id bigint NOT NULL, id int NOT NU
 ALTER TABLE public.audit_outsider_parted ATTACH PARTITION public.audit_outsider_part3
     FOR VALUES FROM (20) TO (30);
 \set VERBOSITY sqlstate
+ALTER TABLE public.audit_outsider_parted DISABLE TRIGGER billing_audit;
 TRUNCATE public.audit_outsider_part2;
 TRUNCATE public.audit_outsider_part3;
 \set VERBOSITY default

@@ -15,7 +15,11 @@
  * created with INHERITS (billing.audit_log) would show its rows in a plain
  * SELECT of the log, as if they were records; the event trigger refuses it
  * to roles that are not superusers, as audit_ddl_guard refuses ALTER TABLE
- * ... INHERIT.  It looks at the parse tree first, so a statement that
+ * ... INHERIT.  And it refuses them ALTER TABLE ... DISABLE TRIGGER (or
+ * ENABLE REPLICA TRIGGER) when that leaves an audit trigger switched off;
+ * it looks only at statements that switch triggers, so a table whose audit
+ * trigger a superuser switched off stays its owner's to alter otherwise.
+ * It looks at the parse tree first, so a statement that
  * makes or attaches no partition and inherits from nothing (an
  * application's temporary table, most ALTER TABLEs) costs one function
  * call and nothing more.
@@ -170,11 +174,79 @@ refuse_log_heir(Node *tree, Oid nsp)
 }
 
 /*
+ * Refuse, for a role that is not a superuser, an ALTER TABLE that leaves an
+ * audit trigger of the table, or of a partition below it, not firing in a
+ * normal session: DISABLE TRIGGER (by name, ALL or USER) or ENABLE REPLICA
+ * TRIGGER.  Only those subcommands are looked at, so a table whose audit
+ * a superuser switched off stays its owner's to alter otherwise.
+ */
+static void
+refuse_switch_off(Node *tree, Oid audit_fn, Oid guard_fn)
+{
+	AlterTableStmt *at;
+	bool		switches = false;
+	ListCell   *lc;
+	List	   *rels;
+	Oid			relid;
+
+	if (!IsA(tree, AlterTableStmt) || superuser())
+		return;
+	at = (AlterTableStmt *) tree;
+	foreach(lc, at->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype == AT_DisableTrig || cmd->subtype == AT_DisableTrigAll ||
+			cmd->subtype == AT_DisableTrigUser ||
+			cmd->subtype == AT_EnableReplicaTrig)
+			switches = true;
+	}
+	if (!switches)
+		return;
+	/* resolved as ALTER TABLE did, on the same search_path */
+	relid = RangeVarGetRelid(at->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	/* the triggers as this statement left them */
+	CommandCounterIncrement();
+	rels = find_all_inheritors(relid, AccessShareLock, NULL);
+	foreach(lc, rels)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
+		TriggerDesc *td = rel->trigdesc;
+		int			i;
+
+		for (i = 0; td != NULL && i < td->numtriggers; i++)
+		{
+			Trigger    *t = &td->triggers[i];
+
+			if ((t->tgfoid != audit_fn && t->tgfoid != guard_fn) ||
+				t->tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
+				t->tgenabled == TRIGGER_FIRES_ALWAYS)
+				continue;
+			ereport(ERROR,
+					(errcode(ERRCODE_BILLING_AUDIT_LOG_FIXED),
+					 errmsg("switching off the audit trigger %s of %s is not allowed: what keeps the audit trail whole can be changed only by a superuser",
+							quote_identifier(t->tgname),
+							quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													   RelationGetRelationName(rel))),
+					 errdetail("Role %s is not a superuser. The trigger runs the audit trail's function %s.",
+							   GetUserNameFromId(GetUserId(), false),
+							   t->tgfoid == audit_fn ? "billing.audit_trigger" :
+							   "billing.audit_truncate_guard"),
+					 errhint("Ask a superuser. Switching other triggers, and the audit trigger back on, stays allowed.")));
+		}
+		table_close(rel, AccessShareLock);
+	}
+}
+
+/*
  * billing_audit_new_table: event trigger billing.audit_new_table().
  *
  * Contract: fired at ddl_command_end for CREATE TABLE and ALTER TABLE (see
  * src/sql/80-audit.sql).  Raises ZB303 when a role that is not a superuser
- * created a table inheriting from billing.audit_log.  When the statement
+ * created a table inheriting from billing.audit_log, or switched off an
+ * audit trigger with ALTER TABLE.  When the statement
  * made a partition or attached one, adds billing_audit_truncate to it and
  * to each partition below it that carries the audit trigger and lacks the
  * guard.  Does nothing for every other statement, and when the extension's
@@ -200,12 +272,13 @@ billing_audit_new_table(PG_FUNCTION_ARGS)
 	if (!OidIsValid(nsp))
 		PG_RETURN_VOID();
 	refuse_log_heir(trigdata->parsetree, nsp);
-	part = new_partition(trigdata->parsetree);
-	if (!OidIsValid(part))
-		PG_RETURN_VOID();
 	audit_fn = billing_function(nsp, "audit_trigger");
 	guard_fn = billing_function(nsp, "audit_truncate_guard");
 	if (!OidIsValid(audit_fn) || !OidIsValid(guard_fn))
+		PG_RETURN_VOID();
+	refuse_switch_off(trigdata->parsetree, audit_fn, guard_fn);
+	part = new_partition(trigdata->parsetree);
+	if (!OidIsValid(part))
 		PG_RETURN_VOID();
 
 	/* the partition, and what is below it when it is partitioned itself */

@@ -166,10 +166,10 @@ BEGIN
                            AND d.refobjid OPERATOR(pg_catalog.=) log_oid))
          LIMIT 1;
         IF what IS NULL THEN
-            -- a table's audit trigger switched off, renamed or replaced
+            -- a table's audit trigger renamed or replaced (switching one
+            -- off is refused by billing.audit_new_table, which sees which
+            -- subcommands did it)
             SELECT CASE
-                     WHEN c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                       THEN 'switching off the audit trigger '
                      WHEN t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY[trigger_fn, truncate_fn])
                        THEN 'renaming the audit trigger '
                      ELSE 'making another function run as the audit trigger '
@@ -178,18 +178,14 @@ BEGIN
               INTO what
               FROM pg_catalog.pg_event_trigger_ddl_commands() c
               JOIN pg_catalog.pg_trigger t
-                ON (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                    AND t.tgrelid OPERATOR(pg_catalog.=) c.objid
-                    AND t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY[trigger_fn, truncate_fn])
-                    AND t.tgenabled OPERATOR(pg_catalog.<>) ALL (ARRAY['O', 'A']::"char"[]))
-                OR (c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
-                    AND t.oid OPERATOR(pg_catalog.=) c.objid
-                    AND ((c.command_tag OPERATOR(pg_catalog.=) 'ALTER TRIGGER'
-                          AND t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY[trigger_fn, truncate_fn]))
-                      OR (t.tgname OPERATOR(pg_catalog.=) 'billing_audit'
-                          AND t.tgfoid OPERATOR(pg_catalog.<>) trigger_fn)
-                      OR (t.tgname OPERATOR(pg_catalog.=) 'billing_audit_truncate'
-                          AND t.tgfoid OPERATOR(pg_catalog.<>) truncate_fn)))
+                ON c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+               AND t.oid OPERATOR(pg_catalog.=) c.objid
+               AND ((c.command_tag OPERATOR(pg_catalog.=) 'ALTER TRIGGER'
+                     AND t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY[trigger_fn, truncate_fn]))
+                 OR (t.tgname OPERATOR(pg_catalog.=) 'billing_audit'
+                     AND t.tgfoid OPERATOR(pg_catalog.<>) trigger_fn)
+                 OR (t.tgname OPERATOR(pg_catalog.=) 'billing_audit_truncate'
+                     AND t.tgfoid OPERATOR(pg_catalog.<>) truncate_fn))
              LIMIT 1;
         END IF;
     END IF;
