@@ -173,6 +173,24 @@ refuse_log_heir(Node *tree, Oid nsp)
 	}
 }
 
+/* ZB303 for what a role that is not a superuser does to an audit trigger. */
+static void
+refuse_trigger_change(const char *what, Relation rel, Trigger *t, Oid audit_fn,
+					  const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_BILLING_AUDIT_LOG_FIXED),
+			 errmsg("%s the audit trigger %s of %s is not allowed: what keeps the audit trail whole can be changed only by a superuser",
+					what, quote_identifier(t->tgname),
+					quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+											   RelationGetRelationName(rel))),
+			 errdetail("Role %s is not a superuser. The trigger runs the audit trail's function %s.",
+					   GetUserNameFromId(GetUserId(), false),
+					   t->tgfoid == audit_fn ? "billing.audit_trigger" :
+					   "billing.audit_truncate_guard"),
+			 errhint("%s", hint)));
+}
+
 /*
  * Refuse, for a role that is not a superuser, an ALTER TABLE that leaves an
  * audit trigger of the table, or of a partition below it, not firing in a
@@ -224,17 +242,8 @@ refuse_switch_off(Node *tree, Oid audit_fn, Oid guard_fn)
 				t->tgenabled == TRIGGER_FIRES_ON_ORIGIN ||
 				t->tgenabled == TRIGGER_FIRES_ALWAYS)
 				continue;
-			ereport(ERROR,
-					(errcode(ERRCODE_BILLING_AUDIT_LOG_FIXED),
-					 errmsg("switching off the audit trigger %s of %s is not allowed: what keeps the audit trail whole can be changed only by a superuser",
-							quote_identifier(t->tgname),
-							quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													   RelationGetRelationName(rel))),
-					 errdetail("Role %s is not a superuser. The trigger runs the audit trail's function %s.",
-							   GetUserNameFromId(GetUserId(), false),
-							   t->tgfoid == audit_fn ? "billing.audit_trigger" :
-							   "billing.audit_truncate_guard"),
-					 errhint("Ask a superuser. Switching other triggers, and the audit trigger back on, stays allowed.")));
+			refuse_trigger_change("switching off", rel, t, audit_fn,
+								  "Ask a superuser. Switching other triggers, and the audit trigger back on, stays allowed.");
 		}
 		table_close(rel, AccessShareLock);
 	}
@@ -349,17 +358,8 @@ billing_audit_drop_guard(PG_FUNCTION_ARGS)
 			if (strcmp(t->tgname, trigname) != 0 ||
 				(t->tgfoid != audit_fn && t->tgfoid != guard_fn))
 				continue;
-			ereport(ERROR,
-					(errcode(ERRCODE_BILLING_AUDIT_LOG_FIXED),
-					 errmsg("dropping the audit trigger %s of %s is not allowed: what keeps the audit trail whole can be changed only by a superuser",
-							quote_identifier(trigname),
-							quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													   RelationGetRelationName(rel))),
-					 errdetail("Role %s is not a superuser. The trigger runs the audit trail's function %s.",
-							   GetUserNameFromId(GetUserId(), false),
-							   t->tgfoid == audit_fn ? "billing.audit_trigger" :
-							   "billing.audit_truncate_guard"),
-					 errhint("Ask a superuser. Dropping or detaching the table itself stays allowed.")));
+			refuse_trigger_change("dropping", rel, t, audit_fn,
+								  "Ask a superuser. Dropping or detaching the table itself stays allowed.");
 		}
 		table_close(rel, AccessShareLock);
 	}
