@@ -336,6 +336,7 @@ billing_audit_drop_guard(PG_FUNCTION_ARGS)
 	{
 		List	   *names = (List *) lfirst(lc);
 		const char *trigname = strVal(llast(names));
+		List	   *table;
 		Oid			relid;
 		Relation	rel;
 		TriggerDesc *td;
@@ -344,9 +345,8 @@ billing_audit_drop_guard(PG_FUNCTION_ARGS)
 		if (list_length(names) < 2)
 			continue;
 		/* resolved as DROP TRIGGER will, on the same search_path */
-		relid = RangeVarGetRelid(makeRangeVarFromNameList(list_truncate(list_copy(names),
-																		list_length(names) - 1)),
-								 NoLock, true);
+		table = list_truncate(list_copy(names), list_length(names) - 1);
+		relid = RangeVarGetRelid(makeRangeVarFromNameList(table), NoLock, true);
 		if (!OidIsValid(relid))
 			continue;
 		rel = table_open(relid, AccessShareLock);

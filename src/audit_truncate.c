@@ -130,7 +130,7 @@ record_truncate(Relation rel)
 }
 
 /*
- * billing_audit_truncate_guard: trigger function billing.audit_truncate_guard().
+ * billing_audit_truncate_guard: billing.audit_truncate_guard(), a trigger.
  *
  * Contract: fired BEFORE TRUNCATE FOR EACH STATEMENT on a table under audit
  * (billing.audit_table attaches it as billing_audit_truncate).  Raises
