@@ -440,6 +440,9 @@ CREATE TABLE public.audit_parted_top_a PARTITION OF public.audit_parted_top
     FOR VALUES FROM (300) TO (350);
 ALTER TABLE public.audit_parted ATTACH PARTITION public.audit_parted_top
     FOR VALUES FROM (300) TO (400);
+CREATE SCHEMA audit_elsewhere
+    CREATE TABLE audit_parted_far PARTITION OF public.audit_parted
+        FOR VALUES FROM (400) TO (500);
 CREATE TABLE public.audit_unaudited_parted (firm_id bigint, id int) PARTITION BY RANGE (id);
 CREATE TABLE public.audit_unaudited_part PARTITION OF public.audit_unaudited_parted
     FOR VALUES FROM (0) TO (10);
@@ -447,6 +450,7 @@ SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgreli
  WHERE c.relname LIKE 'audit\_%part%' AND NOT t.tgisinternal ORDER BY 1, 2;
 SELECT billing.audit_table('public.audit_parted_high') AS newly_audited;
 DROP TABLE public.audit_unaudited_parted;
+DROP SCHEMA audit_elsewhere CASCADE;
 SELECT table_name, operation, item FROM billing.history('public.audit_parted', :firm, 7);
 SELECT table_name, operation FROM billing.history('public.audit_parted', :firm, 150);
 SELECT table_name, operation FROM billing.history('public.audit_parted_high', format('(%s,107)', :firm));

@@ -102,7 +102,21 @@ CREATE TABLE public.audit_log_other (note text);
 CREATE TABLE public.audit_log_child () INHERITS (public.audit_log_other, billing.audit_log);
 \set VERBOSITY sqlstate
 DROP TABLE public.audit_log_other;
+-- ... in a CREATE SCHEMA too, while a table named audit_log in the new
+-- schema is not the log.
 RESET ROLE;
+SELECT format('GRANT CREATE ON DATABASE %I TO regress_audit_log_owner', current_database()) \gexec
+SET ROLE regress_audit_log_owner;
+CREATE SCHEMA audit_heirs CREATE TABLE heir () INHERITS (billing.audit_log);
+SET search_path = billing, public;
+CREATE SCHEMA audit_heirs
+    CREATE TABLE audit_log (note text)
+    CREATE TABLE heir () INHERITS (audit_log);
+RESET search_path;
+SELECT count(*) AS heirs_of_the_log FROM pg_inherits WHERE inhparent = 'billing.audit_log'::regclass;
+DROP SCHEMA audit_heirs CASCADE;
+RESET ROLE;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM regress_audit_log_owner', current_database()) \gexec
 -- One a superuser makes holds rows that the log's readers do not take for
 -- records.
 CREATE TABLE public.audit_log_child () INHERITS (billing.audit_log);

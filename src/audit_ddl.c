@@ -4,7 +4,8 @@
  *		the PL/pgSQL guard (billing.audit_ddl_guard) cannot see or would see
  *		at too high a cost.
  *
- * billing.audit_new_table, at the end of CREATE TABLE and ALTER TABLE:
+ * billing.audit_new_table, at the end of CREATE TABLE, CREATE SCHEMA (whose
+ * elements may create tables) and ALTER TABLE:
  *
  * PostgreSQL passes a table's row triggers on to each partition made or
  * attached later, so a new partition of an audited table records its
@@ -37,7 +38,6 @@
 
 #include "access/table.h"
 #include "catalog/namespace.h"
-#include "miscadmin.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
@@ -45,8 +45,10 @@
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -115,58 +117,128 @@ guard_partition(Oid relid, Oid audit_fn, Oid guard_fn)
 	CommandCounterIncrement();
 }
 
-/* The partition a statement makes or attaches, or InvalidOid. */
-static Oid
-new_partition(Node *tree)
+/*
+ * The tables a statement creates: a CREATE TABLE, or the CREATE TABLEs of a
+ * CREATE SCHEMA, each named in the schema it was created in.
+ */
+static List *
+created_tables(Node *tree)
 {
+	CreateSchemaStmt *schema;
+	const char *name;
+	List	   *tables = NIL;
+	ListCell   *lc;
+
 	if (IsA(tree, CreateStmt))
+		return list_make1(tree);
+	if (!IsA(tree, CreateSchemaStmt))
+		return NIL;
+	schema = (CreateSchemaStmt *) tree;
+	name = schema->schemaname ? schema->schemaname :
+		get_rolespec_name(schema->authrole);
+	foreach(lc, schema->schemaElts)
 	{
-		CreateStmt *cs = (CreateStmt *) tree;
+		CreateStmt *cs;
 
-		/* resolved as CREATE TABLE placed it, a temporary schema included */
-		if (cs->partbound != NULL)
-			return get_relname_relid(cs->relation->relname,
-									 RangeVarGetCreationNamespace(cs->relation));
+		if (!IsA(lfirst(lc), CreateStmt))
+			continue;
+		cs = copyObject((CreateStmt *) lfirst(lc));
+		if (cs->relation->schemaname == NULL)
+			cs->relation->schemaname = pstrdup(name);
+		tables = lappend(tables, cs);
 	}
-	else if (IsA(tree, AlterTableStmt))
-	{
-		ListCell   *lc;
+	return tables;
+}
 
+/* Whether any of the created tables is a partition or inherits. */
+static bool
+inherits_any(List *created)
+{
+	ListCell   *lc;
+
+	foreach(lc, created)
+		if (lfirst_node(CreateStmt, lc)->inhRelations != NIL ||
+			lfirst_node(CreateStmt, lc)->partbound != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * A table a statement names, resolved as the statement did: inside CREATE
+ * SCHEMA, the new schema came first in the search path.
+ */
+static Oid
+named_table(RangeVar *rv, const char *first_schema)
+{
+	if (rv->schemaname == NULL && first_schema != NULL)
+	{
+		Oid			nsp = get_namespace_oid(first_schema, true);
+		Oid			relid = OidIsValid(nsp) ?
+			get_relname_relid(rv->relname, nsp) : InvalidOid;
+
+		if (OidIsValid(relid))
+			return relid;
+	}
+	return RangeVarGetRelid(rv, NoLock, true);
+}
+
+/*
+ * The partitions a statement makes or attaches: CREATE TABLE ... PARTITION
+ * OF (alone or in a CREATE SCHEMA), or ALTER TABLE ... ATTACH PARTITION.
+ */
+static List *
+new_partitions(Node *tree, List *created)
+{
+	List	   *parts = NIL;
+	ListCell   *lc;
+
+	foreach(lc, created)
+	{
+		CreateStmt *cs = lfirst_node(CreateStmt, lc);
+
+		/* where CREATE TABLE placed it, a temporary schema included */
+		if (cs->partbound != NULL)
+			parts = lappend_oid(parts,
+								get_relname_relid(cs->relation->relname,
+												  RangeVarGetCreationNamespace(cs->relation)));
+	}
+	if (IsA(tree, AlterTableStmt))
+	{
 		foreach(lc, ((AlterTableStmt *) tree)->cmds)
 		{
 			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
 
 			/* resolved as ATTACH PARTITION did, on the same search_path */
 			if (cmd->subtype == AT_AttachPartition)
-				return RangeVarGetRelid(((PartitionCmd *) cmd->def)->name,
-										NoLock, true);
+				parts = lappend_oid(parts,
+									RangeVarGetRelid(((PartitionCmd *) cmd->def)->name,
+													 NoLock, true));
 		}
 	}
-	return InvalidOid;
+	return parts;
 }
 
 /*
- * Refuse, for a role that is not a superuser, a CREATE TABLE that names
- * billing.audit_log among the tables it inherits from.
+ * Refuse, for a role that is not a superuser, a created table that names
+ * billing.audit_log among the tables it inherits from.  first_schema is
+ * the schema a CREATE SCHEMA made, searched first by its elements.
  */
 static void
-refuse_log_heir(Node *tree, Oid nsp)
+refuse_log_heir(CreateStmt *cs, Oid nsp, const char *first_schema)
 {
 	ListCell   *lc;
 	Oid			log;
 
-	if (!IsA(tree, CreateStmt) || ((CreateStmt *) tree)->inhRelations == NIL ||
-		((CreateStmt *) tree)->partbound != NULL || superuser())
+	if (cs->inhRelations == NIL || cs->partbound != NULL || superuser())
 		return;
 	log = get_relname_relid("audit_log", nsp);
-	foreach(lc, ((CreateStmt *) tree)->inhRelations)
+	foreach(lc, cs->inhRelations)
 	{
-		/* resolved as CREATE TABLE did, on the same search_path */
-		if (RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true) == log)
+		if (named_table(lfirst_node(RangeVar, lc), first_schema) == log)
 			ereport(ERROR,
 					(errcode(ERRCODE_BILLING_AUDIT_LOG_FIXED),
 					 errmsg("CREATE TABLE %s INHERITS (billing.audit_log) is not allowed: what keeps the audit trail whole can be changed only by a superuser",
-							quote_identifier(((CreateStmt *) tree)->relation->relname)),
+							quote_identifier(cs->relation->relname)),
 					 errdetail("Role %s is not a superuser. A table that inherits from the audit log would show its rows as records of the log.",
 							   GetUserNameFromId(GetUserId(), false)),
 					 errhint("Create the table without INHERITS (billing.audit_log).")));
@@ -252,7 +324,8 @@ refuse_switch_off(Node *tree, Oid audit_fn, Oid guard_fn)
 /*
  * billing_audit_new_table: event trigger billing.audit_new_table().
  *
- * Contract: fired at ddl_command_end for CREATE TABLE and ALTER TABLE (see
+ * Contract: fired at ddl_command_end for CREATE TABLE, CREATE SCHEMA and
+ * ALTER TABLE (see
  * src/sql/80-audit.sql).  Raises ZB303 when a role that is not a superuser
  * created a table inheriting from billing.audit_log, or switched off an
  * audit trigger with ALTER TABLE.  When the statement
@@ -265,11 +338,10 @@ Datum
 billing_audit_new_table(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata;
-	Oid			part;
 	Oid			nsp;
 	Oid			audit_fn;
 	Oid			guard_fn;
-	List	   *tree;
+	List	   *created;
 	ListCell   *lc;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
@@ -277,23 +349,32 @@ billing_audit_new_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function billing.audit_new_table was not called by the event trigger manager")));
 	trigdata = (EventTriggerData *) fcinfo->context;
+	created = created_tables(trigdata->parsetree);
+	if (!IsA(trigdata->parsetree, AlterTableStmt) && !inherits_any(created))
+		PG_RETURN_VOID();
 	nsp = get_namespace_oid("billing", true);
 	if (!OidIsValid(nsp))
 		PG_RETURN_VOID();
-	refuse_log_heir(trigdata->parsetree, nsp);
+	foreach(lc, created)
+		refuse_log_heir(lfirst_node(CreateStmt, lc), nsp,
+						IsA(trigdata->parsetree, CreateSchemaStmt) ?
+						lfirst_node(CreateStmt, lc)->relation->schemaname : NULL);
 	audit_fn = billing_function(nsp, "audit_trigger");
 	guard_fn = billing_function(nsp, "audit_truncate_guard");
 	if (!OidIsValid(audit_fn) || !OidIsValid(guard_fn))
 		PG_RETURN_VOID();
 	refuse_switch_off(trigdata->parsetree, audit_fn, guard_fn);
-	part = new_partition(trigdata->parsetree);
-	if (!OidIsValid(part))
-		PG_RETURN_VOID();
 
-	/* the partition, and what is below it when it is partitioned itself */
-	tree = find_all_inheritors(part, AccessShareLock, NULL);
-	foreach(lc, tree)
-		guard_partition(lfirst_oid(lc), audit_fn, guard_fn);
+	/* each new partition, and what is below it when it is partitioned */
+	foreach(lc, new_partitions(trigdata->parsetree, created))
+	{
+		ListCell   *below;
+
+		if (!OidIsValid(lfirst_oid(lc)))
+			continue;
+		foreach(below, find_all_inheritors(lfirst_oid(lc), AccessShareLock, NULL))
+			guard_partition(lfirst_oid(below), audit_fn, guard_fn);
+	}
 	PG_RETURN_VOID();
 }
 
