@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The audit chain survives pg_dump and pg_restore: after a restore every
 # firm's chain verifies, matches the anchor taken before the dump, holds the
-# same records, and goes on from where it stopped.  Covered: a custom-format
+# same records (TRUNCATE records among them), and goes on from where it
+# stopped.  Covered: a custom-format
 # dump restored by pg_restore and a plain SQL dump restored by psql, both
 # with triggers off (session_replication_role = replica) as billing's tables
 # are restored (doc/audit.md); and a restore without that, which the log
@@ -29,7 +30,15 @@ UPDATE billing.client SET name = name || ' Inc.'
  WHERE client_id IN (SELECT client_id FROM billing.client ORDER BY client_id LIMIT 3);
 COMMIT;
 DELETE FROM billing.service_line WHERE firm_id = (SELECT firm_id FROM billing.firm WHERE name = 'Second Firm');
+-- A table of one's own under audit, truncated by a superuser: TRUNCATE
+-- records, one per firm.
+CREATE TABLE public.audit_dump_notes (firm_id bigint NOT NULL, id int, PRIMARY KEY (firm_id, id));
+SELECT billing.audit_table('public.audit_dump_notes');
+INSERT INTO public.audit_dump_notes SELECT firm_id, 1 FROM billing.firm;
+TRUNCATE public.audit_dump_notes;
 SQL
+truncates=$(psql -X -At -d $src -c "SELECT count(*) FROM billing.audit_log WHERE operation = 'TRUNCATE'")
+[ "$truncates" -ge 2 ] || { echo "expected a TRUNCATE record per firm before the dump, found $truncates"; exit 1; }
 
 anchors() {
 	psql -X -At -d "$1" -c "SELECT f.firm_id || ' ' || a.seq || ' ' || encode(a.hash, 'hex')
