@@ -5,25 +5,25 @@
  *		at too high a cost.
  *
  * billing.audit_new_table, at the end of CREATE TABLE, CREATE SCHEMA (whose
- * elements may create tables) and ALTER TABLE:
+ * elements may create tables), ALTER TABLE and CREATE TRIGGER:
  *
  * PostgreSQL passes a table's row triggers on to each partition made or
  * attached later, so a new partition of an audited table records its
  * changes at once; statement triggers it does not pass on, so the new
  * partition would lack billing_audit_truncate, and its owner could
  * TRUNCATE it without a record.  This event trigger adds the guard to every
- * partition that carries the audit trigger and not yet the guard.  A table
- * created with INHERITS (billing.audit_log) would show its rows in a plain
- * SELECT of the log, as if they were records; the event trigger refuses it
- * to roles that are not superusers, as audit_ddl_guard refuses ALTER TABLE
- * ... INHERIT.  And it refuses them ALTER TABLE ... DISABLE TRIGGER (or
- * ENABLE REPLICA TRIGGER) when that leaves an audit trigger switched off;
- * it looks only at statements that switch triggers, so a table whose audit
- * trigger a superuser switched off stays its owner's to alter otherwise.
- * It looks at the parse tree first, so a statement that
- * makes or attaches no partition and inherits from nothing (an
- * application's temporary table, most ALTER TABLEs) costs one function
- * call and nothing more.
+ * such partition, and to a table whose audit trigger was attached by hand
+ * with CREATE TRIGGER.  A table created with INHERITS (billing.audit_log)
+ * would show its rows in a plain SELECT of the log, as if they were
+ * records; the event trigger refuses it to roles that are not superusers,
+ * as audit_ddl_guard refuses ALTER TABLE ... INHERIT.  And it refuses them
+ * ALTER TABLE ... DISABLE TRIGGER (or ENABLE REPLICA TRIGGER) when that
+ * leaves an audit trigger switched off; it looks only at statements that
+ * switch triggers, so a table whose audit trigger a superuser switched off
+ * stays its owner's to alter otherwise.  It looks at the parse tree first,
+ * so a statement that makes or attaches no partition and inherits from
+ * nothing (an application's temporary table, most ALTER TABLEs) costs one
+ * function call and nothing more.
  *
  * billing.audit_drop_guard, at the start of DROP TRIGGER:
  *
@@ -86,15 +86,18 @@ has_trigger(Relation rel, Oid fn)
 }
 
 /*
- * Add billing_audit_truncate to the relation if it is under audit and
+ * Add billing_audit_truncate to a table that carries the audit trigger and
  * lacks it.  The trigger is made as the role running the DDL, who owns the
- * partition (PostgreSQL requires that to make or attach one).
+ * table (PostgreSQL requires that to make or attach a partition, or to
+ * create a trigger).
  */
 static void
-guard_partition(Oid relid, Oid audit_fn, Oid guard_fn)
+guard_table(Oid relid, Oid audit_fn, Oid guard_fn)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
-	bool		needed = has_trigger(rel, audit_fn) && !has_trigger(rel, guard_fn);
+	bool		needed = (rel->rd_rel->relkind == RELKIND_RELATION ||
+						  rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE) &&
+		has_trigger(rel, audit_fn) && !has_trigger(rel, guard_fn);
 	CreateTrigStmt *stmt;
 
 	if (!needed)
@@ -183,11 +186,14 @@ named_table(RangeVar *rv, const char *first_schema)
 }
 
 /*
- * The partitions a statement makes or attaches: CREATE TABLE ... PARTITION
- * OF (alone or in a CREATE SCHEMA), or ALTER TABLE ... ATTACH PARTITION.
+ * The tables that may now carry the audit trigger without its truncate
+ * guard: the partitions a statement makes or attaches (CREATE TABLE ...
+ * PARTITION OF, alone or in a CREATE SCHEMA, or ALTER TABLE ... ATTACH
+ * PARTITION), or the table of a CREATE TRIGGER, which may attach the audit
+ * trigger by hand.
  */
 static List *
-new_partitions(Node *tree, List *created)
+tables_to_guard(Node *tree, List *created)
 {
 	List	   *parts = NIL;
 	ListCell   *lc;
@@ -202,6 +208,10 @@ new_partitions(Node *tree, List *created)
 								get_relname_relid(cs->relation->relname,
 												  RangeVarGetCreationNamespace(cs->relation)));
 	}
+	if (IsA(tree, CreateTrigStmt))
+		parts = lappend_oid(parts,
+							RangeVarGetRelid(((CreateTrigStmt *) tree)->relation,
+											 NoLock, true));
 	if (IsA(tree, AlterTableStmt))
 	{
 		foreach(lc, ((AlterTableStmt *) tree)->cmds)
@@ -324,15 +334,15 @@ refuse_switch_off(Node *tree, Oid audit_fn, Oid guard_fn)
 /*
  * billing_audit_new_table: event trigger billing.audit_new_table().
  *
- * Contract: fired at ddl_command_end for CREATE TABLE, CREATE SCHEMA and
- * ALTER TABLE (see
- * src/sql/80-audit.sql).  Raises ZB303 when a role that is not a superuser
- * created a table inheriting from billing.audit_log, or switched off an
- * audit trigger with ALTER TABLE.  When the statement
- * made a partition or attached one, adds billing_audit_truncate to it and
- * to each partition below it that carries the audit trigger and lacks the
- * guard.  Does nothing for every other statement, and when the extension's
- * schema or functions are missing.
+ * Contract: fired at ddl_command_end for CREATE TABLE, CREATE SCHEMA,
+ * ALTER TABLE and CREATE TRIGGER (see src/sql/80-audit.sql).  Raises ZB303
+ * when a role that is not a superuser created a table inheriting from
+ * billing.audit_log, or switched off an audit trigger with ALTER TABLE.
+ * When the statement made or attached a partition, or created a trigger,
+ * adds billing_audit_truncate to that table and to each partition below it
+ * that carries the audit trigger and lacks the guard.  Does nothing for
+ * every other statement, and when the extension's schema or functions are
+ * missing.
  */
 Datum
 billing_audit_new_table(PG_FUNCTION_ARGS)
@@ -350,7 +360,8 @@ billing_audit_new_table(PG_FUNCTION_ARGS)
 				 errmsg("function billing.audit_new_table was not called by the event trigger manager")));
 	trigdata = (EventTriggerData *) fcinfo->context;
 	created = created_tables(trigdata->parsetree);
-	if (!IsA(trigdata->parsetree, AlterTableStmt) && !inherits_any(created))
+	if (!IsA(trigdata->parsetree, AlterTableStmt) &&
+		!IsA(trigdata->parsetree, CreateTrigStmt) && !inherits_any(created))
 		PG_RETURN_VOID();
 	nsp = get_namespace_oid("billing", true);
 	if (!OidIsValid(nsp))
@@ -365,15 +376,15 @@ billing_audit_new_table(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	refuse_switch_off(trigdata->parsetree, audit_fn, guard_fn);
 
-	/* each new partition, and what is below it when it is partitioned */
-	foreach(lc, new_partitions(trigdata->parsetree, created))
+	/* each such table, and what is below it when it is partitioned */
+	foreach(lc, tables_to_guard(trigdata->parsetree, created))
 	{
 		ListCell   *below;
 
 		if (!OidIsValid(lfirst_oid(lc)))
 			continue;
 		foreach(below, find_all_inheritors(lfirst_oid(lc), AccessShareLock, NULL))
-			guard_partition(lfirst_oid(below), audit_fn, guard_fn);
+			guard_table(lfirst_oid(below), audit_fn, guard_fn);
 	}
 	PG_RETURN_VOID();
 }

@@ -246,7 +246,7 @@ CREATE FUNCTION billing.audit_new_table()
 COMMENT ON FUNCTION billing.audit_new_table() IS
     'Event trigger that gives a partition made or attached under a table under audit the truncate guard (billing_audit_truncate), and refuses a table created to inherit from billing.audit_log to roles that are not superusers (SQLSTATE ZB303).';
 CREATE EVENT TRIGGER billing_audit_new_table ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA', 'ALTER TABLE', 'CREATE TRIGGER')
     EXECUTE FUNCTION billing.audit_new_table();
 -- Dropped, a trigger no longer shows which function it ran, so the guard
 -- above knows the audit triggers DROP TRIGGER removes only by name; this
