@@ -622,6 +622,18 @@ TRUNCATE public.audit_truncated_a;
 RESET ROLE;
 DROP TABLE public.audit_truncated;
 
+-- An update's record keeps its changed values at their size: well under a
+-- kilobyte a record in the buffer (each value once took a 1 kB buffer).
+BEGIN;
+INSERT INTO billing.service_line (firm_id, code, name)
+SELECT :firm, 'sized' || g, 'Sized ' || g FROM generate_series(1, 3000) g;
+SELECT sum(total_bytes) AS before_updates FROM pg_backend_memory_contexts
+ WHERE name = 'billing audit buffer' \gset
+UPDATE billing.service_line SET name = name || '.' WHERE firm_id = :firm AND code LIKE 'sized%';
+SELECT (sum(total_bytes) - :before_updates) / 3000 < 1000 AS under_1_kB_an_update
+  FROM pg_backend_memory_contexts WHERE name = 'billing audit buffer';
+ROLLBACK;
+
 -- A transaction whose buffer grows past billing.audit_buffer_limit writes
 -- its records early, at its top level only, and goes on with the same
 -- chains; a rollback takes the early records away with it.
