@@ -234,12 +234,7 @@ SELECT billing.audit_table('public.audit_view');
 CREATE TRIGGER by_hand AFTER INSERT ON public.audit_no_firm
     FOR EACH ROW EXECUTE FUNCTION billing.audit_trigger();
 INSERT INTO public.audit_no_firm VALUES (1);
--- Attached by hand to a table with a firm, it brings the truncate guard.
-CREATE TABLE public.audit_hand_only (firm_id bigint NOT NULL, id int PRIMARY KEY);
-CREATE TRIGGER audit_by_hand AFTER INSERT ON public.audit_hand_only
-    FOR EACH ROW EXECUTE FUNCTION billing.audit_trigger();
-SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.audit_hand_only'::regclass ORDER BY 1;
-DROP TABLE public.audit_hand_only;
+
 -- A null firm_id cannot be placed in a chain.
 CREATE TABLE public.audit_nullable (firm_id bigint, v int);
 SELECT billing.audit_table('public.audit_nullable');

@@ -5,15 +5,14 @@
  *		at too high a cost.
  *
  * billing.audit_new_table, at the end of CREATE TABLE, CREATE SCHEMA (whose
- * elements may create tables), ALTER TABLE and CREATE TRIGGER:
+ * elements may create tables) and ALTER TABLE:
  *
  * PostgreSQL passes a table's row triggers on to each partition made or
  * attached later, so a new partition of an audited table records its
  * changes at once; statement triggers it does not pass on, so the new
  * partition would lack billing_audit_truncate, and its owner could
  * TRUNCATE it without a record.  This event trigger adds the guard to every
- * such partition, and to a table whose audit trigger was attached by hand
- * with CREATE TRIGGER.  A table created with INHERITS (billing.audit_log)
+ * such partition.  A table created with INHERITS (billing.audit_log)
  * would show its rows in a plain SELECT of the log, as if they were
  * records; the event trigger refuses it to roles that are not superusers,
  * as audit_ddl_guard refuses ALTER TABLE ... INHERIT.  And it refuses them
@@ -189,8 +188,10 @@ named_table(RangeVar *rv, const char *first_schema)
  * The tables that may now carry the audit trigger without its truncate
  * guard: the partitions a statement makes or attaches (CREATE TABLE ...
  * PARTITION OF, alone or in a CREATE SCHEMA, or ALTER TABLE ... ATTACH
- * PARTITION), or the table of a CREATE TRIGGER, which may attach the audit
- * trigger by hand.
+ * PARTITION).  Not the table of a CREATE TRIGGER that attaches the audit
+ * trigger by hand: pg_dump restores a table's billing_audit trigger before
+ * its billing_audit_truncate, which would then exist already and fail the
+ * restore.
  */
 static List *
 tables_to_guard(Node *tree, List *created)
@@ -208,10 +209,6 @@ tables_to_guard(Node *tree, List *created)
 								get_relname_relid(cs->relation->relname,
 												  RangeVarGetCreationNamespace(cs->relation)));
 	}
-	if (IsA(tree, CreateTrigStmt))
-		parts = lappend_oid(parts,
-							RangeVarGetRelid(((CreateTrigStmt *) tree)->relation,
-											 NoLock, true));
 	if (IsA(tree, AlterTableStmt))
 	{
 		foreach(lc, ((AlterTableStmt *) tree)->cmds)
@@ -334,12 +331,12 @@ refuse_switch_off(Node *tree, Oid audit_fn, Oid guard_fn)
 /*
  * billing_audit_new_table: event trigger billing.audit_new_table().
  *
- * Contract: fired at ddl_command_end for CREATE TABLE, CREATE SCHEMA,
- * ALTER TABLE and CREATE TRIGGER (see src/sql/80-audit.sql).  Raises ZB303
+ * Contract: fired at ddl_command_end for CREATE TABLE, CREATE SCHEMA and
+ * ALTER TABLE (see src/sql/80-audit.sql).  Raises ZB303
  * when a role that is not a superuser created a table inheriting from
  * billing.audit_log, or switched off an audit trigger with ALTER TABLE.
- * When the statement made or attached a partition, or created a trigger,
- * adds billing_audit_truncate to that table and to each partition below it
+ * When the statement made or attached a partition, adds
+ * billing_audit_truncate to that table and to each partition below it
  * that carries the audit trigger and lacks the guard.  Does nothing for
  * every other statement, and when the extension's schema or functions are
  * missing.
@@ -360,8 +357,7 @@ billing_audit_new_table(PG_FUNCTION_ARGS)
 				 errmsg("function billing.audit_new_table was not called by the event trigger manager")));
 	trigdata = (EventTriggerData *) fcinfo->context;
 	created = created_tables(trigdata->parsetree);
-	if (!IsA(trigdata->parsetree, AlterTableStmt) &&
-		!IsA(trigdata->parsetree, CreateTrigStmt) && !inherits_any(created))
+	if (!IsA(trigdata->parsetree, AlterTableStmt) && !inherits_any(created))
 		PG_RETURN_VOID();
 	nsp = get_namespace_oid("billing", true);
 	if (!OidIsValid(nsp))

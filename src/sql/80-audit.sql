@@ -235,8 +235,7 @@ COMMENT ON FUNCTION billing.audit_truncate_guard() IS
 
 -- Partitions made or attached later inherit the audit trigger but not the
 -- truncate guard (PostgreSQL passes on row triggers only): this event
--- trigger adds it, as it does to a table whose audit trigger is attached
--- by hand.  It also refuses, for roles that are not superusers, a table
+-- trigger adds it.  It also refuses, for roles that are not superusers, a table
 -- created to inherit from the log, and an ALTER TABLE that switches an
 -- audit trigger off.  It reads the parse tree first, in C, so a CREATE
 -- TABLE that makes no partition and inherits from nothing costs next to
@@ -246,9 +245,9 @@ CREATE FUNCTION billing.audit_new_table()
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'billing_audit_new_table';
 COMMENT ON FUNCTION billing.audit_new_table() IS
-    'Event trigger that gives a partition made or attached under a table under audit, or a table whose audit trigger is attached by hand, the truncate guard (billing_audit_truncate); and refuses to roles that are not superusers a table created to inherit from billing.audit_log and an ALTER TABLE that switches an audit trigger off (SQLSTATE ZB303).';
+    'Event trigger that gives a partition made or attached under a table under audit the truncate guard (billing_audit_truncate); and refuses to roles that are not superusers a table created to inherit from billing.audit_log and an ALTER TABLE that switches an audit trigger off (SQLSTATE ZB303).';
 CREATE EVENT TRIGGER billing_audit_new_table ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA', 'ALTER TABLE', 'CREATE TRIGGER')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE SCHEMA', 'ALTER TABLE')
     EXECUTE FUNCTION billing.audit_new_table();
 -- Dropped, a trigger no longer shows which function it ran, so the guard
 -- above knows the audit triggers DROP TRIGGER removes only by name; this
