@@ -44,6 +44,7 @@ CREATE FUNCTION plpgsql_audit_hash(l plpgsql_audit_log) RETURNS bytea
     SELECT sha256(
         plpgsql_audit_field(convert_to(l.firm_id::text, 'UTF8')) ||
         plpgsql_audit_field(convert_to(l.seq::text, 'UTF8')) ||
+        plpgsql_audit_field(convert_to(l.lane::text, 'UTF8')) ||
         plpgsql_audit_field(convert_to(l.table_name, 'UTF8')) ||
         plpgsql_audit_field(convert_to(l.operation, 'UTF8')) ||
         plpgsql_audit_field(convert_to(l.row_key, 'UTF8')) ||

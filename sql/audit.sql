@@ -176,6 +176,7 @@ CREATE FUNCTION pg_temp.canonical(l billing.audit_log) RETURNS bytea
     LANGUAGE sql AS $$ SELECT
     pg_temp.field(convert_to($1.firm_id::text, 'UTF8')) ||
     pg_temp.field(convert_to($1.seq::text, 'UTF8')) ||
+    pg_temp.field(convert_to($1.lane::text, 'UTF8')) ||
     pg_temp.field(convert_to($1.table_name, 'UTF8')) ||
     pg_temp.field(convert_to($1.operation, 'UTF8')) ||
     pg_temp.field(convert_to($1.row_key, 'UTF8')) ||

@@ -191,7 +191,8 @@ UPDATE billing.audit_log SET old_values = '{"name": "Something else"}'
 SELECT valid, failed_seq, problem FROM billing.verify_audit(:firm);
 ROLLBACK;
 
--- A deleted record: detected as the missing seq.
+-- A deleted record: detected as the missing seq, where the next record of
+-- its lane no longer links to the one before.
 BEGIN;
 SET LOCAL session_replication_role = replica;
 DELETE FROM billing.audit_log WHERE firm_id = :firm AND seq = 3;
@@ -209,7 +210,7 @@ ROLLBACK;
 BEGIN;
 SET LOCAL session_replication_role = replica;
 INSERT INTO billing.audit_log
-SELECT firm_id, seq + 1, table_name, 'DELETE', row_key, NULL, NULL, NULL, '{"name": "Line 4"}', NULL,
+SELECT firm_id, seq + 1, lane, table_name, 'DELETE', row_key, NULL, NULL, NULL, '{"name": "Line 4"}', NULL,
        transaction_id, statement_time, session_user_name, current_role_name,
        staff_id, application_name, reason_code, reason, hash, sha256('forged')
   FROM billing.audit_log WHERE firm_id = :firm AND seq = :anchor_seq;
@@ -223,7 +224,7 @@ SET LOCAL session_replication_role = replica;
 UPDATE billing.audit_log SET seq = seq + 100 WHERE firm_id = :firm AND seq >= 4;
 UPDATE billing.audit_log SET seq = seq - 99 WHERE firm_id = :firm AND seq >= 104;
 INSERT INTO billing.audit_log
-SELECT firm_id, 4, table_name, 'INSERT', row_key, row_digest, NULL, NULL, NULL, NULL,
+SELECT firm_id, 4, lane, table_name, 'INSERT', row_key, row_digest, NULL, NULL, NULL, NULL,
        transaction_id, statement_time, session_user_name, current_role_name,
        staff_id, application_name, reason_code, reason, hash, sha256('forged')
   FROM billing.audit_log WHERE firm_id = :firm AND seq = 3;
@@ -268,6 +269,7 @@ CREATE FUNCTION pg_temp.rehash(l billing.audit_log) RETURNS bytea LANGUAGE sql A
     SELECT sha256(
         pg_temp.field(convert_to(l.firm_id::text, 'UTF8')) ||
         pg_temp.field(convert_to(l.seq::text, 'UTF8')) ||
+        pg_temp.field(convert_to(l.lane::text, 'UTF8')) ||
         pg_temp.field(convert_to(l.table_name, 'UTF8')) ||
         pg_temp.field(convert_to(l.operation, 'UTF8')) ||
         pg_temp.field(convert_to(l.row_key, 'UTF8')) ||

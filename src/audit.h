@@ -28,25 +28,26 @@
 /* Columns of billing.audit_log, in order (1-based attribute numbers). */
 #define Anum_audit_firm_id				1
 #define Anum_audit_seq					2
-#define Anum_audit_table_name			3
-#define Anum_audit_operation			4
-#define Anum_audit_row_key				5
-#define Anum_audit_row_digest			6
-#define Anum_audit_row_keys				7
-#define Anum_audit_row_digests			8
-#define Anum_audit_old_values			9
-#define Anum_audit_new_values			10
-#define Anum_audit_transaction_id		11
-#define Anum_audit_statement_time		12
-#define Anum_audit_session_user_name	13
-#define Anum_audit_current_role_name	14
-#define Anum_audit_staff_id				15
-#define Anum_audit_application_name		16
-#define Anum_audit_reason_code			17
-#define Anum_audit_reason				18
-#define Anum_audit_prev_hash			19
-#define Anum_audit_hash					20
-#define Natts_audit						20
+#define Anum_audit_lane					3
+#define Anum_audit_table_name			4
+#define Anum_audit_operation			5
+#define Anum_audit_row_key				6
+#define Anum_audit_row_digest			7
+#define Anum_audit_row_keys				8
+#define Anum_audit_row_digests			9
+#define Anum_audit_old_values			10
+#define Anum_audit_new_values			11
+#define Anum_audit_transaction_id		12
+#define Anum_audit_statement_time		13
+#define Anum_audit_session_user_name	14
+#define Anum_audit_current_role_name	15
+#define Anum_audit_staff_id				16
+#define Anum_audit_application_name		17
+#define Anum_audit_reason_code			18
+#define Anum_audit_reason				19
+#define Anum_audit_prev_hash			20
+#define Anum_audit_hash					21
+#define Natts_audit						21
 
 /*
  * Consecutive INSERTs of one table with the same who and why (the rows of
@@ -135,15 +136,29 @@ extern void audit_capture_discard(void);
 extern void audit_capture_abort_subxact(SubTransactionId subid);
 extern void audit_capture_truncate(Relation rel, int64 firm, int64 rows);
 
+/*
+ * A firm's chain is sealed in lanes: writers of one firm that commit at the
+ * same moment take different lanes instead of waiting for each other, and
+ * each record links to the previous record of its lane (doc/audit.md).
+ */
+#define AUDIT_MAX_LANES					8
+
 /* audit_ends.c */
 extern void audit_ends_init(void);
-extern bool audit_ends_get(Oid relfilenode, int64 firm, int64 *seq,
+extern bool audit_ends_kept(int64 firm);
+extern int	audit_lanes_usable(int64 firm);
+extern bool audit_lane_committing(int64 firm, int lane);
+extern bool audit_ends_get(Oid relfilenode, int64 firm, int lane, int64 *seq,
 						   uint8 *hash, TransactionId *writer,
 						   int *writer_proc);
-extern void audit_ends_put(Oid relfilenode, int64 firm, int64 seq,
+extern bool audit_ends_reserve(Oid relfilenode, int64 firm, int64 n,
+							   int64 *first);
+extern void audit_ends_set_next(Oid relfilenode, int64 firm, int64 next);
+extern void audit_ends_put(Oid relfilenode, int64 firm, int lane, int64 seq,
 						   const uint8 *hash, TransactionId writer);
-extern void audit_ends_committed(int64 firm, TransactionId writer);
-extern void audit_ends_forget(int64 firm);
+extern void audit_ends_committed(int64 firm, int lane, TransactionId writer);
+extern void audit_ends_forget(int64 firm, int lane, int64 first,
+							  int64 end);
 extern bool audit_writer_running(TransactionId xid, int proc);
 
 /*

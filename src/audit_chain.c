@@ -62,8 +62,13 @@
 #include "utils/syscache.h"
 #include "utils/xid8.h"
 
-/* locktag_field4 of our per-firm locks, apart from the advisory functions' */
+/*
+ * locktag_field4 of our per-firm locks, apart from the advisory functions'
+ * (1 and 2): lane L of a firm's chain is AUDIT_LOCK_CLASS + L, and the lock
+ * under which a firm's next seq is read from the log is AUDIT_INIT_CLASS.
+ */
 #define AUDIT_LOCK_CLASS	0x4155
+#define AUDIT_INIT_CLASS	(AUDIT_LOCK_CLASS + AUDIT_MAX_LANES)
 
 
 bool		audit_chain_flushed = false;
@@ -110,6 +115,7 @@ audit_check_log_layout(Relation rel)
 	if (d->natts != Natts_audit ||
 		TupleDescAttr(d, Anum_audit_firm_id - 1)->atttypid != INT8OID ||
 		TupleDescAttr(d, Anum_audit_seq - 1)->atttypid != INT8OID ||
+		TupleDescAttr(d, Anum_audit_lane - 1)->atttypid != INT2OID ||
 		TupleDescAttr(d, Anum_audit_row_keys - 1)->atttypid != TEXTARRAYOID ||
 		TupleDescAttr(d, Anum_audit_row_digests - 1)->atttypid !=
 		BYTEAARRAYOID ||
@@ -183,7 +189,7 @@ array_field(StringInfo buf, Datum value, Oid elemtype)
  *
  * Columns firm_id through prev_hash are taken in order.  A null is the four
  * bytes FF FF FF FF; any other value is its length as four bytes big-endian
- * followed by its bytes: integers and xid8 in decimal, timestamptz as the
+ * followed by its bytes: integers (the lane too) and xid8 in decimal, timestamptz as the
  * decimal number of microseconds since 1970-01-01 00:00 UTC, text as its
  * characters, bytea as its bytes, jsonb as its text form, an array of
  * text or bytea as its elements each framed the same way.  None of these
@@ -223,6 +229,10 @@ audit_hash_values(TupleDesc desc, Datum *values, bool *isnull, uint8 *out)
 			case Anum_audit_seq:
 			case Anum_audit_staff_id:
 				pg_lltoa(DatumGetInt64(v), num);
+				field(&buf, num, strlen(num));
+				break;
+			case Anum_audit_lane:
+				pg_ltoa(DatumGetInt16(v), num);
 				field(&buf, num, strlen(num));
 				break;
 			case Anum_audit_transaction_id:
@@ -281,21 +291,33 @@ audit_hash_values(TupleDesc desc, Datum *values, bool *isnull, uint8 *out)
 #define AUDIT_LOCK_POLL_USEC	200
 
 static void
-firm_lock_tag(LOCKTAG *tag, int64 firm)
+firm_lock_tag(LOCKTAG *tag, int64 firm, int class)
 {
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) ((uint64) firm >> 32),
-						 (uint32) firm, AUDIT_LOCK_CLASS);
+						 (uint32) firm, class);
 }
 
+/* Take lane LANE of FIRM's chain if no one holds it; true if taken. */
+static bool
+try_lock_lane(int64 firm, int lane)
+{
+	LOCKTAG		tag;
+
+	firm_lock_tag(&tag, firm, AUDIT_LOCK_CLASS + lane);
+	return LockAcquire(&tag, ExclusiveLock, false, true) !=
+		LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* Take lane LANE of FIRM's chain, waiting for it as long as it takes. */
 static void
-lock_firm(int64 firm)
+lock_lane(int64 firm, int lane)
 {
 	LOCKTAG		tag;
 	instr_time	start;
 	instr_time	now;
 	int			i;
 
-	firm_lock_tag(&tag, firm);
+	firm_lock_tag(&tag, firm, AUDIT_LOCK_CLASS + lane);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 		return;
 	INSTR_TIME_SET_CURRENT(start);
@@ -315,15 +337,43 @@ lock_firm(int64 firm)
 }
 
 /*
- * The chain tails this backend wrote and saw commit, per firm, so that the
- * next transaction of the same firm finds its tail with a short forward
- * probe instead of reading the index backwards.  The cache is only a hint:
- * the probe still finds every record written since by anyone.  It belongs
- * to one audit_log (relation and file), and is dropped if that changes.
+ * take_lane: lock a lane of FIRM's chain for this committer and return it.
+ *
+ * First choice is the lowest lane that no one holds and whose last writer
+ * has finished committing, so that we wait for no one; then any lane no
+ * one holds (we will wait for its last writer's commit to end); when every
+ * lane is held, we queue for one, spread over the lanes by process.  One
+ * committer at a time, and a single session always, writes lane 0.
+ */
+static int
+take_lane(int64 firm)
+{
+	int			nlanes = audit_lanes_usable(firm);
+	int			lane;
+
+	for (lane = 0; lane < nlanes; lane++)
+		if (!audit_lane_committing(firm, lane) && try_lock_lane(firm, lane))
+			return lane;
+	for (lane = 0; lane < nlanes; lane++)
+		if (try_lock_lane(firm, lane))
+			return lane;
+	lane = MyProcPid % nlanes;
+	lock_lane(firm, lane);
+	return lane;
+}
+
+/*
+ * The lane tails this backend wrote and saw commit, per firm, so that the
+ * next transaction of the same firm finds its lane's tail with a short
+ * forward probe instead of reading the index backwards.  The cache is only
+ * a hint: the probe still finds every record written since by anyone.  It
+ * belongs to one audit_log (relation and file), and is dropped if that
+ * changes.
  */
 typedef struct ChainTail
 {
 	int64		firm_id;		/* hash key */
+	int			lane;
 	int64		seq;
 	uint8		hash[PG_SHA256_DIGEST_LENGTH];
 } ChainTail;
@@ -375,29 +425,55 @@ static bool chains_released = false;
 static bool chains_held = false;
 
 /*
- * The firms whose chains this transaction took, and its transaction id:
- * at commit their shared chain ends are marked committed, and if the
- * transaction fails instead they are dropped (audit_ends.c).
+ * The firms' lanes this transaction took, and its transaction id: at commit
+ * their shared lane ends are marked committed, and if the transaction
+ * fails instead they are dropped (audit_ends.c).
  */
-static int64 *touched_firms = NULL;
+typedef struct TouchedLane
+{
+	int64		firm_id;
+	int			lane;
+	int64		first;			/* the seqs it took last, first to end - 1 */
+	int64		end;
+} TouchedLane;
+
+static TouchedLane *touched_firms = NULL;
 static int	ntouched_firms = 0;
 static TransactionId flush_xid = InvalidTransactionId;
 
 static void
-touch_firm(int64 firm)
+touch_firm(int64 firm, int lane)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
 	if (touched_firms == NULL)
-		touched_firms = palloc(sizeof(int64) * 8);
+		touched_firms = palloc(sizeof(TouchedLane) * 8);
 	else if (ntouched_firms % 8 == 0)
 		touched_firms = repalloc(touched_firms,
-								 sizeof(int64) * (ntouched_firms + 8));
+								 sizeof(TouchedLane) * (ntouched_firms + 8));
 	MemoryContextSwitchTo(old);
-	touched_firms[ntouched_firms++] = firm;
+	touched_firms[ntouched_firms].firm_id = firm;
+	touched_firms[ntouched_firms].lane = lane;
+	touched_firms[ntouched_firms].first = 0;
+	touched_firms[ntouched_firms].end = 0;
+	ntouched_firms++;
 }
 
-/* At the end of the transaction: tell the shared chain ends how it went. */
+/* FIRM's seqs FIRST to END - 1 were taken by this transaction, last. */
+static void
+touched_seqs(int64 firm, int64 first, int64 end)
+{
+	int			i;
+
+	for (i = 0; i < ntouched_firms; i++)
+		if (touched_firms[i].firm_id == firm)
+		{
+			touched_firms[i].first = first;
+			touched_firms[i].end = end;
+		}
+}
+
+/* At the end of the transaction: tell the shared lane ends how it went. */
 static void
 settle_touched_firms(bool committed)
 {
@@ -406,9 +482,12 @@ settle_touched_firms(bool committed)
 	for (i = 0; i < ntouched_firms; i++)
 	{
 		if (committed)
-			audit_ends_committed(touched_firms[i], flush_xid);
+			audit_ends_committed(touched_firms[i].firm_id,
+								 touched_firms[i].lane, flush_xid);
 		else
-			audit_ends_forget(touched_firms[i]);
+			audit_ends_forget(touched_firms[i].firm_id,
+							  touched_firms[i].lane, touched_firms[i].first,
+							  touched_firms[i].end);
 	}
 	touched_firms = NULL;
 	ntouched_firms = 0;
@@ -424,6 +503,7 @@ typedef struct Predecessor
 	TransactionId xid;
 	int			proc;			/* its backend's PGPROC number, or -1 */
 	int64		firm_id;
+	int			lane;
 } Predecessor;
 
 static ChainTail *
@@ -449,9 +529,9 @@ known_tail(Relation rel, int64 firm)
 }
 
 /*
- * The tail this transaction left a firm's chain at in an earlier write of
- * its own, or NULL: that chain is still ours, locked, and goes on from
- * there without waiting for anyone.
+ * The tail this transaction left its lane of a firm's chain at in an
+ * earlier write of its own, or NULL: that lane is still ours, locked, and
+ * goes on from there without waiting for anyone.
  */
 static ChainTail *
 own_tail(int64 firm)
@@ -464,7 +544,7 @@ own_tail(int64 firm)
 	return NULL;
 }
 
-/* Give the firms' chain locks back, before commit. */
+/* Give the firms' lanes back, before commit. */
 static void
 release_chains(void)
 {
@@ -474,7 +554,8 @@ release_chains(void)
 	{
 		LOCKTAG		tag;
 
-		firm_lock_tag(&tag, pending_tails[i].firm_id);
+		firm_lock_tag(&tag, pending_tails[i].firm_id,
+					  AUDIT_LOCK_CLASS + pending_tails[i].lane);
 		(void) LockRelease(&tag, ExclusiveLock, false);
 	}
 	chains_released = true;
@@ -498,6 +579,7 @@ keep_pending_tails(void)
 		ChainTail  *t = hash_search(known_tails, &pending_tails[i].firm_id,
 									HASH_ENTER, NULL);
 
+		t->lane = pending_tails[i].lane;
 		t->seq = pending_tails[i].seq;
 		memcpy(t->hash, pending_tails[i].hash, PG_SHA256_DIGEST_LENGTH);
 	}
@@ -542,29 +624,34 @@ await_predecessor(Predecessor *p)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not commit: this transaction's audit records follow those of a transaction that failed while it committed"),
-				 errdetail("In the audit chain of firm %lld, they follow the records of transaction %u, which were rolled back; they would break the chain.",
-						   (long long) p->firm_id, p->xid),
+				 errdetail("In lane %d of the audit chain of firm %lld, they follow the records of transaction %u, which were rolled back; they would break the chain.",
+						   p->lane, (long long) p->firm_id, p->xid),
 				 errhint("Retry the transaction.")));
 }
 
 /*
- * The last record of a firm's chain: its seq (0 when the chain is empty)
- * and hash.  A dirty snapshot sees every committed record whatever our own
- * snapshot is; no writer of this firm is in progress, since we hold the
- * firm's lock.  With a known tail, only records after it are read.
+ * The last record of a lane of a firm's chain: its seq (0 when the lane is
+ * empty) and hash.  A dirty snapshot sees every committed record whatever
+ * our own snapshot is, and the records of a writer still committing, whose
+ * transaction is then put in *writer; no other writer of the lane is in
+ * progress, since we hold the lane.  With a known tail, only records after
+ * it are read.
  */
 static int64
-read_tail(Relation rel, Relation index, int64 firm, uint8 *hash,
+read_tail(Relation rel, Relation index, int64 firm, int lane, uint8 *hash,
 		  TransactionId *writer)
 {
 	SnapshotData dirty;
-	ScanKeyData key[2];
+	ScanKeyData key[3];
 	IndexScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	ChainTail  *known = known_tail(rel, firm);
-	ScanDirection dir = known ? ForwardScanDirection : BackwardScanDirection;
+	ScanDirection dir;
 	int64		seq = 0;
 
+	if (known != NULL && known->lane != lane)
+		known = NULL;
+	dir = known ? ForwardScanDirection : BackwardScanDirection;
 	if (known)
 	{
 		seq = known->seq;
@@ -573,14 +660,16 @@ read_tail(Relation rel, Relation index, int64 firm, uint8 *hash,
 	InitDirtySnapshot(dirty);
 	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
 				Int64GetDatum(firm));
-	ScanKeyInit(&key[1], 2, BTGreaterStrategyNumber, F_INT8GT,
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT2EQ,
+				Int16GetDatum(lane));
+	ScanKeyInit(&key[2], 3, BTGreaterStrategyNumber, F_INT8GT,
 				Int64GetDatum(seq));
 	scan = index_beginscan(rel, index, &dirty,
 #if PG_VERSION_NUM >= 180000
 						   NULL,
 #endif
-						   known ? 2 : 1, 0);
-	index_rescan(scan, key, known ? 2 : 1, NULL, 0);
+						   known ? 3 : 2, 0);
+	index_rescan(scan, key, known ? 3 : 2, NULL, 0);
 	*writer = InvalidTransactionId;
 	while (index_getnext_slot(scan, dir, slot))
 	{
@@ -606,6 +695,126 @@ read_tail(Relation rel, Relation index, int64 firm, uint8 *hash,
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	return seq;
+}
+
+/*
+ * The highest seq of FIRM in lanes FROM to AUDIT_MAX_LANES - 1, committed or
+ * still being committed (0 if none): one backward probe per lane.
+ */
+static int64
+last_seq_of_lanes(Relation rel, Relation index, int64 firm, int from)
+{
+	SnapshotData dirty;
+	ScanKeyData key[2];
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	int64		last = 0;
+	int			lane;
+
+	InitDirtySnapshot(dirty);
+	for (lane = from; lane < AUDIT_MAX_LANES; lane++)
+	{
+		IndexScanDesc scan;
+
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum(firm));
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT2EQ,
+					Int16GetDatum(lane));
+		scan = index_beginscan(rel, index, &dirty,
+#if PG_VERSION_NUM >= 180000
+							   NULL,
+#endif
+							   2, 0);
+		index_rescan(scan, key, 2, NULL, 0);
+		if (index_getnext_slot(scan, BackwardScanDirection, slot))
+		{
+			bool		isnull;
+			int64		seq = DatumGetInt64(slot_getattr(slot, Anum_audit_seq,
+														 &isnull));
+
+			last = Max(last, seq);
+		}
+		index_endscan(scan);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return last;
+}
+
+/*
+ * Without shared memory every firm is written in lane 0 only, but its log
+ * may hold records of other lanes, written while billing was preloaded:
+ * their highest seq per firm, read once per backend and log, is the floor
+ * of the firm's next seq.  No one writes those lanes meanwhile.
+ */
+typedef struct LaneFloor
+{
+	int64		firm_id;		/* hash key */
+	int64		seq;
+} LaneFloor;
+
+static HTAB *lane_floors = NULL;
+static Oid	lane_floors_file = InvalidOid;
+
+static int64
+other_lanes_floor(Relation rel, Relation index, int64 firm)
+{
+	LaneFloor  *f;
+	bool		found;
+
+	if (lane_floors == NULL || lane_floors_file != rel->rd_rel->relfilenode)
+	{
+		HASHCTL		ctl;
+
+		if (lane_floors != NULL)
+			hash_destroy(lane_floors);
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(LaneFloor);
+		ctl.hcxt = TopMemoryContext;
+		lane_floors = hash_create("billing audit lane floors", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		lane_floors_file = rel->rd_rel->relfilenode;
+	}
+	f = hash_search(lane_floors, &firm, HASH_ENTER, &found);
+	if (!found)
+		f->seq = last_seq_of_lanes(rel, index, firm, 1);
+	return f->seq;
+}
+
+/*
+ * take_seqs: N seqs of FIRM for the holder of its lane LANE, whose last
+ * record is LANE_TAIL; returns the first.  With shared memory they come
+ * from the firm's counter, which is read from the log under the firm's
+ * initializing lock the first time (and after a writer of the firm
+ * failed); without it the one holder of lane 0 goes on after the firm's
+ * last record.
+ */
+static int64
+take_seqs(Relation rel, Relation index, int64 firm, int lane,
+		  int64 lane_tail, int64 n)
+{
+	Oid			file = rel->rd_rel->relfilenode;
+	int64		first;
+	LOCKTAG		tag;
+
+	if (audit_ends_reserve(file, firm, n, &first))
+		return first;
+	if (!audit_ends_kept(firm))
+	{
+		Assert(lane == 0);
+		return Max(lane_tail, other_lanes_floor(rel, index, firm)) + 1;
+	}
+
+	firm_lock_tag(&tag, firm, AUDIT_INIT_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	if (!audit_ends_reserve(file, firm, n, &first))
+	{
+		audit_ends_set_next(file, firm,
+							last_seq_of_lanes(rel, index, firm, 0) + 1);
+		if (!audit_ends_reserve(file, firm, n, &first))
+			elog(ERROR, "could not reserve audit seqs for firm %lld",
+				 (long long) firm);
+	}
+	(void) LockRelease(&tag, ExclusiveLock, false);
+	return first;
 }
 
 /* Resolving names and staff members once per distinct value. */
@@ -1022,7 +1231,10 @@ write_buffer(bool hold, bool at_commit)
 	for (start = 0; start < n;)
 	{
 		int64		firm = order[start]->firm_id;
+		int			lane;
+		int64		lane_tail;
 		int64		seq;
+		int64		nfirm = 0;
 		uint8		prev[PG_SHA256_DIGEST_LENGTH];
 		bool		has_prev;
 		ChainTail  *own = own_tail(firm);
@@ -1037,17 +1249,18 @@ write_buffer(bool hold, bool at_commit)
 		if (own != NULL)
 		{
 			/* ours since an early write: locked, and no one wrote since */
-			seq = own->seq;
+			lane = own->lane;
+			lane_tail = own->seq;
 			memcpy(prev, own->hash, PG_SHA256_DIGEST_LENGTH);
 		}
 		else
 		{
-			lock_firm(firm);
-			touch_firm(firm);
+			lane = take_lane(firm);
+			touch_firm(firm, lane);
 			writer_proc = -1;
-			if (!audit_ends_get(rel->rd_rel->relfilenode, firm, &seq, prev,
-								&writer, &writer_proc))
-				seq = read_tail(rel, index, firm, prev, &writer);
+			if (!audit_ends_get(rel->rd_rel->relfilenode, firm, lane,
+								&lane_tail, prev, &writer, &writer_proc))
+				lane_tail = read_tail(rel, index, firm, lane, prev, &writer);
 		}
 		if (TransactionIdIsValid(writer))
 		{
@@ -1059,9 +1272,19 @@ write_buffer(bool hold, bool at_commit)
 			predecessors[npredecessors].xid = writer;
 			predecessors[npredecessors].proc = writer_proc;
 			predecessors[npredecessors].firm_id = firm;
+			predecessors[npredecessors].lane = lane;
 			npredecessors++;
 		}
-		has_prev = (seq > 0);
+		has_prev = (lane_tail > 0);
+
+		/* the firm's records are its seqs: one run of them for us */
+		for (i = start; i < n && order[i]->firm_id == firm; i = next)
+		{
+			next = insert_run_end(order, i, n);
+			nfirm++;
+		}
+		seq = take_seqs(rel, index, firm, lane, lane_tail, nfirm) - 1;
+		touched_seqs(firm, seq + 1, seq + 1 + nfirm);
 
 		for (i = start; i < n && order[i]->firm_id == firm; i = next)
 		{
@@ -1078,6 +1301,7 @@ write_buffer(bool hold, bool at_commit)
 			old = MemoryContextSwitchTo(batch_cxt);
 			v[Anum_audit_firm_id - 1] = Int64GetDatum(firm);
 			v[Anum_audit_seq - 1] = Int64GetDatum(++seq);
+			v[Anum_audit_lane - 1] = Int16GetDatum((int16) lane);
 			/* kept across batches, so made outside batch_cxt */
 			if (fs.table_name != r->table_name)
 			{
@@ -1157,8 +1381,9 @@ write_buffer(bool hold, bool at_commit)
 
 			audit_writer_add(&writer_state, extra);
 		}
-		/* the firm's chain now ends here, for the next holder of its lock */
-		audit_ends_put(rel->rd_rel->relfilenode, firm, seq, prev, flush_xid);
+		/* the lane now ends here, for the next holder of its lock */
+		audit_ends_put(rel->rd_rel->relfilenode, firm, lane, seq, prev,
+					   flush_xid);
 		/* remember this firm's new tail, to keep if the commit succeeds */
 		if (own != NULL)
 		{
@@ -1178,6 +1403,7 @@ write_buffer(bool hold, bool at_commit)
 			MemoryContextSwitchTo(old);
 			t = &pending_tails[npending_tails++];
 			t->firm_id = firm;
+			t->lane = lane;
 			t->seq = seq;
 			memcpy(t->hash, prev, PG_SHA256_DIGEST_LENGTH);
 		}

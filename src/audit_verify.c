@@ -3,13 +3,13 @@
  *		Checking a firm's audit chain: billing.verify_audit, and
  *		billing.audit_anchor, whose result is kept outside the database.
  *
- * verify_audit reads the firm's records in seq order through the primary
- * key and stops at the first that does not verify: a seq that is missing
- * (a deleted record), a prev_hash that is not the previous record's hash (a
- * reordering, or a record replaced), a hash that does not match the
- * record's content (an edit, or a forged record), or a record that does not
- * match the anchor given (a chain rewritten from that point on, or cut
- * short before it).  It reads the log itself, bypassing the executor, so it
+ * verify_audit reads the firm's records in seq order, merging its lanes
+ * read through the primary key, and stops at the first that does not
+ * verify: a prev_hash that is not the hash of the previous record of its
+ * lane (a deleted record, a reordering, or a record replaced), a hash that
+ * does not match the record's content (an edit, or a forged record), a seq
+ * seen twice, or a record that does not match the anchor given (a chain
+ * rewritten from that point on, or cut short before it).  It reads the log itself, bypassing the executor, so it
  * checks the caller's SELECT privilege on the log first.
  */
 #include "audit.h"
@@ -29,24 +29,44 @@
 #include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
 
 PG_FUNCTION_INFO_V1(billing_verify_audit);
 PG_FUNCTION_INFO_V1(billing_audit_anchor);
 
+/*
+ * A firm's records, lane by lane, each lane read in seq order through the
+ * log's primary key (firm_id, lane, seq); merged, they are the firm's chain
+ * in seq order.
+ */
 typedef struct ChainScan
 {
 	Relation	rel;
 	Relation	index;
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
+	IndexScanDesc scans[AUDIT_MAX_LANES];
+	TupleTableSlot *slots[AUDIT_MAX_LANES];
+	bool		has[AUDIT_MAX_LANES];	/* slots[l] holds lane l's next record */
+	int64		seqs[AUDIT_MAX_LANES];
 } ChainScan;
+
+static void
+lane_advance(ChainScan *cs, int lane, ScanDirection dir)
+{
+	cs->has[lane] = index_getnext_slot(cs->scans[lane], dir, cs->slots[lane]);
+	if (cs->has[lane])
+	{
+		slot_getallattrs(cs->slots[lane]);
+		cs->seqs[lane] =
+			DatumGetInt64(cs->slots[lane]->tts_values[Anum_audit_seq - 1]);
+	}
+}
 
 static void
 chain_open(ChainScan *cs, int64 firm, ScanDirection dir)
 {
 	Oid			relid = audit_log_relid();
-	ScanKeyData key;
 	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	int			lane;
 
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, OBJECT_TABLE, "audit_log");
@@ -57,23 +77,49 @@ chain_open(ChainScan *cs, int64 firm, ScanDirection dir)
 													  ,false
 #endif
 							   ), AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ,
-				Int64GetDatum(firm));
-	cs->scan = index_beginscan(cs->rel, cs->index, GetActiveSnapshot(),
+	for (lane = 0; lane < AUDIT_MAX_LANES; lane++)
+	{
+		ScanKeyData key[2];
+
+		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
+					Int64GetDatum(firm));
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT2EQ,
+					Int16GetDatum(lane));
+		cs->scans[lane] = index_beginscan(cs->rel, cs->index,
+										  GetActiveSnapshot(),
 #if PG_VERSION_NUM >= 180000
-							   NULL,
+										  NULL,
 #endif
-							   1, 0);
-	index_rescan(cs->scan, &key, 1, NULL, 0);
-	cs->slot = table_slot_create(cs->rel, NULL);
-	(void) dir;
+										  2, 0);
+		index_rescan(cs->scans[lane], key, 2, NULL, 0);
+		cs->slots[lane] = table_slot_create(cs->rel, NULL);
+		lane_advance(cs, lane, dir);
+	}
+}
+
+/* The lane whose next record has the lowest seq, or -1 at the end. */
+static int
+chain_next_lane(ChainScan *cs)
+{
+	int			lane;
+	int			best = -1;
+
+	for (lane = 0; lane < AUDIT_MAX_LANES; lane++)
+		if (cs->has[lane] && (best < 0 || cs->seqs[lane] < cs->seqs[best]))
+			best = lane;
+	return best;
 }
 
 static void
 chain_close(ChainScan *cs)
 {
-	index_endscan(cs->scan);
-	ExecDropSingleTupleTableSlot(cs->slot);
+	int			lane;
+
+	for (lane = 0; lane < AUDIT_MAX_LANES; lane++)
+	{
+		index_endscan(cs->scans[lane]);
+		ExecDropSingleTupleTableSlot(cs->slots[lane]);
+	}
 	index_close(cs->index, AccessShareLock);
 	table_close(cs->rel, AccessShareLock);
 }
@@ -96,12 +142,20 @@ stored_hash(TupleTableSlot *slot, int attnum)
  * billing_verify_audit: SQL function billing.verify_audit(firm_id,
  * anchor_seq, anchor_hash).
  *
- * Contract: walks the firm's chain from seq 1 under the caller's snapshot
- * and returns one row: valid, records_checked, and for the first record
- * that does not verify its seq and the problem in words; last_seq and
- * last_hash are those of the last record that verified.  An anchor (both
- * or neither of anchor_seq and anchor_hash) must match the record it
- * names, and that record must exist.
+ * Contract: walks the firm's chain in seq order under the caller's
+ * snapshot, each record against the previous record of its lane, and
+ * returns one row: valid, records_checked, and for the first record that
+ * does not verify its seq and the problem in words; last_seq and last_hash
+ * are those of the last record that verified.  An anchor (both or neither
+ * of anchor_seq and anchor_hash) must match the record it names, and that
+ * record must exist.
+ *
+ * A gap in seq is not a problem in itself: a transaction that failed while
+ * it committed beside other writers of its firm leaves one.  A record
+ * removed from a lane shows at the lane's next record, which no longer
+ * links to the record before it, and is reported at the first seq missing
+ * before that record; the last record of a lane, removed, shows against an
+ * anchor.
  */
 Datum
 billing_verify_audit(PG_FUNCTION_ARGS)
@@ -110,18 +164,26 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 	bool		has_anchor;
 	int64		anchor_seq = 0;
 	bytea	   *anchor_hash = NULL;
+	bool		anchor_seen = false;
 	ChainScan	cs;
 	MemoryContext rec_cxt;
 	MemoryContext old;
-	uint8		prev[PG_SHA256_DIGEST_LENGTH];
+	/* per lane: its last record's seq (0: none yet) and hash */
+	int64		lane_seq[AUDIT_MAX_LANES] = {0};
+	uint8		lane_hash[AUDIT_MAX_LANES][PG_SHA256_DIGEST_LENGTH];
+	/* per lane: the first seq missing since its last record (0: none) */
+	int64		gap_since[AUDIT_MAX_LANES] = {0};
+	uint8		last[PG_SHA256_DIGEST_LENGTH];
 	uint8		computed[PG_SHA256_DIGEST_LENGTH];
 	int64		expected = 1;
+	int64		last_seq = 0;
 	int64		checked = 0;
 	int64		failed = 0;
 	char	   *problem = NULL;
 	TupleDesc	rdesc;
 	Datum		out[6];
 	bool		outnull[6] = {false, false, true, true, true, true};
+	int			lane;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -163,49 +225,59 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 									ALLOCSET_DEFAULT_SIZES);
 	chain_open(&cs, firm, ForwardScanDirection);
 
-	while (index_getnext_slot(cs.scan, ForwardScanDirection, cs.slot))
+	while ((lane = chain_next_lane(&cs)) >= 0)
 	{
-		TupleTableSlot *slot = cs.slot;
-		int64		seq;
+		TupleTableSlot *slot = cs.slots[lane];
+		int64		seq = cs.seqs[lane];
 		const uint8 *prev_hash;
 		const uint8 *hash;
+		int			l;
 
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(rec_cxt);
-		slot_getallattrs(slot);
-		seq = DatumGetInt64(slot->tts_values[Anum_audit_seq - 1]);
 
-		if (seq != expected)
+		if (seq == last_seq)
 		{
-			failed = expected;
-			if (seq < expected)
-				problem = psprintf("record %lld appears again after record %lld: the chain is out of order",
-								   (long long) seq, (long long) (expected - 1));
-			else if (expected == 1 && seq == 2)
-				problem = psprintf("record 1 is missing: the chain does not start at its first record");
-			else if (expected == 1)
-				problem = psprintf("records 1 to %lld are missing: the chain does not start at its first record",
-								   (long long) (seq - 1));
-			else
-				problem = psprintf("record %lld is missing: the chain jumps from record %lld to record %lld (records deleted)",
-								   (long long) expected,
-								   (long long) (expected - 1),
-								   (long long) seq);
+			failed = seq;
+			problem = psprintf("record %lld appears twice, the second time in lane %d: a record was forged",
+							   (long long) seq, lane);
 			MemoryContextSwitchTo(old);
 			break;
 		}
+		if (seq > expected)
+		{
+			/* seqs expected to seq - 1 are not there */
+			for (l = 0; l < AUDIT_MAX_LANES; l++)
+				if (gap_since[l] == 0)
+					gap_since[l] = expected;
+		}
 
 		prev_hash = stored_hash(slot, Anum_audit_prev_hash);
-		if (expected == 1 ?
+		if (lane_seq[lane] == 0 ?
 			!slot->tts_isnull[Anum_audit_prev_hash - 1] :
 			(prev_hash == NULL ||
-			 memcmp(prev_hash, prev, PG_SHA256_DIGEST_LENGTH) != 0))
+			 memcmp(prev_hash, lane_hash[lane], PG_SHA256_DIGEST_LENGTH) != 0))
 		{
-			failed = seq;
-			problem = expected == 1 ?
-				psprintf("record 1 has a prev_hash, but the first record of a chain has none: records before it were removed") :
-				psprintf("record %lld does not link to record %lld: its prev_hash is not that record's hash (records reordered, or a record replaced)",
-						 (long long) seq, (long long) (seq - 1));
+			if (gap_since[lane] != 0)
+			{
+				failed = gap_since[lane];
+				problem = lane_seq[lane] == 0 ?
+					psprintf("record %lld is missing: record %lld, now the first record of lane %d, links to an earlier one (records deleted)",
+							 (long long) failed, (long long) seq, lane) :
+					psprintf("record %lld is missing: record %lld does not link to record %lld, now the record before it in lane %d (records deleted)",
+							 (long long) failed, (long long) seq,
+							 (long long) lane_seq[lane], lane);
+			}
+			else
+			{
+				failed = seq;
+				problem = lane_seq[lane] == 0 ?
+					psprintf("record %lld has a prev_hash, but no record of lane %d comes before it: it was changed, or records before it were removed",
+							 (long long) seq, lane) :
+					psprintf("record %lld does not link to record %lld, the record before it in lane %d: its prev_hash is not that record's hash (records reordered, or a record replaced)",
+							 (long long) seq, (long long) lane_seq[lane],
+							 lane);
+			}
 			MemoryContextSwitchTo(old);
 			break;
 		}
@@ -216,45 +288,67 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 		if (hash == NULL ||
 			memcmp(hash, computed, PG_SHA256_DIGEST_LENGTH) != 0)
 		{
-			failed = seq;
-			problem = psprintf("record %lld does not match its hash: it was changed after it was written, or forged",
-							   (long long) seq);
+			if (gap_since[lane] != 0)
+			{
+				/* the first thing wrong is the seq missing before it */
+				failed = gap_since[lane];
+				problem = psprintf("record %lld is missing, and record %lld, next in lane %d, does not match its hash (records deleted or moved)",
+								   (long long) failed, (long long) seq,
+								   lane);
+			}
+			else
+			{
+				failed = seq;
+				problem = psprintf("record %lld does not match its hash: it was changed after it was written, or forged",
+								   (long long) seq);
+			}
 			MemoryContextSwitchTo(old);
 			break;
 		}
-		if (has_anchor && seq == anchor_seq &&
-			memcmp(hash, VARDATA_ANY(anchor_hash),
-				   PG_SHA256_DIGEST_LENGTH) != 0)
+		if (has_anchor && seq == anchor_seq)
 		{
-			failed = seq;
-			problem = psprintf("record %lld does not match the anchor: the chain was rewritten from this record or earlier",
-							   (long long) seq);
-			MemoryContextSwitchTo(old);
-			break;
+			if (memcmp(hash, VARDATA_ANY(anchor_hash),
+					   PG_SHA256_DIGEST_LENGTH) != 0)
+			{
+				failed = seq;
+				problem = psprintf("record %lld does not match the anchor: the chain was rewritten from this record or earlier",
+								   (long long) seq);
+				MemoryContextSwitchTo(old);
+				break;
+			}
+			anchor_seen = true;
 		}
 
-		memcpy(prev, hash, PG_SHA256_DIGEST_LENGTH);
+		memcpy(lane_hash[lane], hash, PG_SHA256_DIGEST_LENGTH);
+		memcpy(last, hash, PG_SHA256_DIGEST_LENGTH);
+		lane_seq[lane] = seq;
+		gap_since[lane] = 0;
+		last_seq = seq;
+		expected = seq + 1;
 		checked++;
-		expected++;
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rec_cxt);
+		lane_advance(&cs, lane, ForwardScanDirection);
 	}
 	chain_close(&cs);
 
-	if (problem == NULL && has_anchor && anchor_seq >= expected)
+	if (problem == NULL && has_anchor && !anchor_seen)
 	{
-		failed = expected;
-		if (expected == 1)
+		/* the first record that should be there and is not */
+		failed = anchor_seq > last_seq ? last_seq + 1 : anchor_seq;
+		if (checked == 0)
 			problem = psprintf("the chain is empty but the anchor names record %lld: its records were removed",
 							   (long long) anchor_seq);
-		else
+		else if (anchor_seq > last_seq)
 			problem = psprintf("the chain ends at record %lld but the anchor names record %lld: records were removed from its end",
-							   (long long) (expected - 1),
+							   (long long) last_seq,
+							   (long long) anchor_seq);
+		else
+			problem = psprintf("record %lld, which the anchor names, is missing: it was removed",
 							   (long long) anchor_seq);
 	}
 	else if (problem != NULL)
 		problem = pstrdup(problem);
-
 
 	out[0] = BoolGetDatum(problem == NULL);
 	out[1] = Int64GetDatum(checked);
@@ -270,8 +364,8 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 		bytea	   *h = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 
 		SET_VARSIZE(h, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-		memcpy(VARDATA(h), prev, PG_SHA256_DIGEST_LENGTH);
-		out[4] = Int64GetDatum(checked);
+		memcpy(VARDATA(h), last, PG_SHA256_DIGEST_LENGTH);
+		out[4] = Int64GetDatum(last_seq);
 		out[5] = PointerGetDatum(h);
 		outnull[4] = outnull[5] = false;
 	}
@@ -283,31 +377,45 @@ billing_verify_audit(PG_FUNCTION_ARGS)
 /*
  * billing_audit_anchor: SQL function billing.audit_anchor(firm_id).
  *
- * Contract: returns the seq and hash of the last record of the firm's chain
- * visible to the statement (seq 0 and a null hash for an empty chain).
+ * Contract: returns, for each lane of the firm's chain that has records,
+ * the seq and hash of its last record visible to the statement and the
+ * lane, in lane order; for an empty chain one row: seq 0, a null hash,
+ * lane 0.
  */
 Datum
 billing_audit_anchor(PG_FUNCTION_ARGS)
 {
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int64		firm = PG_GETARG_INT64(0);
 	ChainScan	cs;
-	TupleDesc	rdesc;
-	Datum		out[2] = {Int64GetDatum(0), (Datum) 0};
-	bool		outnull[2] = {false, true};
+	Datum		out[3];
+	bool		outnull[3] = {false, false, false};
+	bool		any = false;
+	int			lane;
 
-	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
+	InitMaterializedSRF(fcinfo, 0);
 	chain_open(&cs, firm, BackwardScanDirection);
-	if (index_getnext_slot(cs.scan, BackwardScanDirection, cs.slot))
+	for (lane = 0; lane < AUDIT_MAX_LANES; lane++)
 	{
-		Datum	   *v = cs.slot->tts_values;
+		Datum	   *v = cs.slots[lane]->tts_values;
 
-		slot_getallattrs(cs.slot);
+		if (!cs.has[lane])
+			continue;
 		out[0] = v[Anum_audit_seq - 1];
-		out[1] = PointerGetDatum(DatumGetByteaPCopy(v[Anum_audit_hash - 1]));
-		outnull[1] = false;
+		out[1] = v[Anum_audit_hash - 1];
+		out[2] = Int16GetDatum((int16) lane);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out,
+							 outnull);
+		any = true;
 	}
 	chain_close(&cs);
-	rdesc = BlessTupleDesc(rdesc);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rdesc, out, outnull)));
+	if (!any)
+	{
+		out[0] = Int64GetDatum(0);
+		outnull[1] = true;
+		out[2] = Int16GetDatum(0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out,
+							 outnull);
+	}
+	return (Datum) 0;
 }

@@ -11,6 +11,7 @@
 CREATE TABLE billing.audit_log (
     firm_id             bigint NOT NULL,
     seq                 bigint NOT NULL CHECK (seq > 0),
+    lane                smallint NOT NULL CHECK (lane >= 0 AND lane < 8),
     table_name          text NOT NULL,
     operation           text NOT NULL
                         CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
@@ -30,7 +31,8 @@ CREATE TABLE billing.audit_log (
     reason              text,
     prev_hash           bytea,
     hash                bytea NOT NULL,
-    PRIMARY KEY (firm_id, seq),
+    -- a lane's records are found by its end, so the lane leads the seq
+    PRIMARY KEY (firm_id, lane, seq),
     -- what the writer makes; the hash, not this, is what detects tampering
     CONSTRAINT audit_log_rows_of_one_insert CHECK (
         (row_keys IS NULL AND row_digests IS NULL)
@@ -49,9 +51,10 @@ ALTER TABLE billing.audit_log
     ALTER COLUMN row_digests SET STORAGE EXTERNAL;
 
 COMMENT ON TABLE billing.audit_log IS
-    'Every change to a firm''s billing data, append-only, one hash chain per firm: each record''s hash covers the record and the previous record''s hash. Check it with billing.verify_audit.';
+    'Every change to a firm''s billing data, append-only, sealed in a hash chain per firm: each record''s hash covers the record and the hash of the previous record of its lane. Check it with billing.verify_audit.';
 COMMENT ON COLUMN billing.audit_log.firm_id IS 'The firm whose data changed; each firm has its own chain.';
-COMMENT ON COLUMN billing.audit_log.seq IS 'Position in the firm''s chain: 1, 2, 3, ... without gaps, so a removed record shows as a gap. A record covers one change, or several rows inserted together (row_keys).';
+COMMENT ON COLUMN billing.audit_log.seq IS 'Position in the firm''s chain, in the order records were sealed: 1, 2, 3, ...; a gap is left only by a transaction that failed while it committed beside other writers of its firm (doc/audit.md). A record covers one change, or several rows inserted together (row_keys).';
+COMMENT ON COLUMN billing.audit_log.lane IS 'Which of the firm''s lanes (0 to 7) the record continues: writers of one firm that commit at the same moment seal into different lanes instead of waiting for each other, and each record links to the previous record of its lane.';
 COMMENT ON COLUMN billing.audit_log.table_name IS 'The changed table, schema-qualified (billing.wip_entry).';
 COMMENT ON COLUMN billing.audit_log.operation IS 'INSERT, UPDATE or DELETE; TRUNCATE for a superuser''s truncate of the table, one record per firm with rows.';
 COMMENT ON COLUMN billing.audit_log.row_key IS 'The changed row''s primary key as a row literal, for example (1,42) for firm 1, id 42; null when the table has no primary key, in a record of several inserted rows (see row_keys), and in a TRUNCATE record.';
@@ -68,7 +71,7 @@ COMMENT ON COLUMN billing.audit_log.staff_id IS 'The staff member the applicatio
 COMMENT ON COLUMN billing.audit_log.application_name IS 'The application_name of the session.';
 COMMENT ON COLUMN billing.audit_log.reason_code IS 'The billing.reason_code setting in effect, if any.';
 COMMENT ON COLUMN billing.audit_log.reason IS 'The billing.reason setting in effect, if any: why the change was made.';
-COMMENT ON COLUMN billing.audit_log.prev_hash IS 'The hash of the previous record of the firm''s chain; null for the first record.';
+COMMENT ON COLUMN billing.audit_log.prev_hash IS 'The hash of the previous record of the same lane of the firm''s chain; null for the first record of a lane.';
 COMMENT ON COLUMN billing.audit_log.hash IS 'SHA-256 over this record''s columns (canonical form in doc/audit.md) and prev_hash.';
 
 SELECT pg_catalog.pg_extension_config_dump('billing.audit_log', '');
@@ -390,18 +393,20 @@ CREATE FUNCTION billing.verify_audit(
     STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'billing_verify_audit';
 COMMENT ON FUNCTION billing.verify_audit(bigint, bigint, bytea) IS
-    'Walks a firm''s audit chain from the first record and reports the first one that does not verify, and why (edited or forged, missing, out of order); with an anchor from billing.audit_anchor it also detects a rewritten or truncated chain.';
+    'Walks a firm''s audit chain from the first record, each record against the previous record of its lane, and reports the first one that does not verify, and why (edited or forged, missing, out of order); with an anchor from billing.audit_anchor it also detects a rewritten or truncated chain.';
 
 CREATE FUNCTION billing.audit_anchor(
         firm_id bigint,
         OUT seq bigint,
-        OUT hash bytea)
-    RETURNS record
+        OUT hash bytea,
+        OUT lane smallint)
+    RETURNS SETOF record
     LANGUAGE c
     VOLATILE STRICT PARALLEL SAFE
+    ROWS 2
     AS 'MODULE_PATHNAME', 'billing_audit_anchor';
 COMMENT ON FUNCTION billing.audit_anchor(bigint) IS
-    'The latest record of a firm''s audit chain (seq 0 and a null hash when it is empty): keep it outside the database and pass it to billing.verify_audit later.';
+    'The latest record of each lane of a firm''s audit chain, one row per lane (one row, seq 0 and a null hash, when the chain is empty): keep every row outside the database and pass each to billing.verify_audit later.';
 
 -- One row's history.  Most audited tables' primary keys start with firm_id,
 -- and a row's records are all in its firm's chain, so the key names the one

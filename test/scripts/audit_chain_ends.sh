@@ -71,7 +71,7 @@ forge() {
 	psql -X -q -d "$1" -v ON_ERROR_STOP=1 <<SQL
 SET session_replication_role = replica;
 INSERT INTO billing.audit_log
-SELECT firm_id, seq + 1, table_name, 'DELETE', row_key, NULL, NULL, NULL, '{"name": "forged"}', NULL,
+SELECT firm_id, seq + 1, lane, table_name, 'DELETE', row_key, NULL, NULL, NULL, '{"name": "forged"}', NULL,
        transaction_id, statement_time, session_user_name, current_role_name,
        staff_id, application_name, reason_code, reason, hash, sha256('forged')
   FROM billing.audit_log WHERE firm_id = $2 ORDER BY seq DESC LIMIT 1;
@@ -184,7 +184,8 @@ psql -X -q -c "DROP DATABASE $db"
 		--outputdir="$outdir" --bindir="$(pg_bindir)" --host="$PGHOST" \
 		--port="$PGPORT" --user=postgres --dbname=billing_isolation \
 		--load-extension=btree_gist --load-extension=billing \
-		audit_one_firm audit_two_firms audit_handover >"$outdir/log" 2>&1; then
+		audit_one_firm audit_two_firms audit_handover audit_early_write \
+		>"$outdir/log" 2>&1; then
 		echo "without preload: the audit isolation specs pass"
 		rm -rf "$outdir"
 	else

@@ -5,15 +5,16 @@
 #
 # A chain of a few hundred records is built the way users make them
 # (single-row and multi-row inserts, updates, deletes, with and without a
-# staff member, a reason and an application name).  Then, case by case,
+# staff member, a reason and an application name), in two lanes: some
+# writers commit while another is still committing.  Then, case by case,
 # as a superuser with triggers off, one random record is tampered with in
 # one random way: any column changed (values, nulls, bytes of a digest or a
 # hash, a hash of the wrong length, the transaction, the time, the names),
-# the record moved to another seq or another firm, deleted, swapped with
-# the next one, or copied to the end as a forgery; or the chain's tail cut
-# off.  verify_audit, given the anchor taken before, must report the chain
-# invalid, at that record (at the copy, for a forgery; at the first record
-# gone, for a cut).  Each case is rolled back before the next.
+# the record moved to another seq, lane or firm, deleted, swapped with the
+# next one, or copied to the end as a forgery; or the chain's tail cut off.
+# verify_audit, given the anchors taken before (one per lane), must report
+# the chain invalid, at that record (at the copy, for a forgery; at the
+# first record gone, for a cut).  Each case is rolled back before the next.
 # A tampering that the log's own constraints refuse is counted apart.
 # FUZZ_SEED and FUZZ_AUDIT_CASES override the defaults.
 set -eu
@@ -60,12 +61,45 @@ RESET billing.staff_id;
 INSERT INTO fuzz_note VALUES (2, 1, 'other firm', 1), (2, 2, 'other firm', 2);
 UPDATE fuzz_note SET body = 'changed' WHERE firm_id = 2;
 SQL
+
+# Records in a second lane: while a writer of firm 1 is held after writing
+# its records (billing.test_pause_after_audit_write, until the gate, an
+# advisory lock of a session fed through a pipe, opens), others commit.
+work=$(mktemp -d)
+mkfifo "$work/gate"
+psql -X -q -d "$db" <"$work/gate" >/dev/null 2>&1 &
+gate_session=$!
+exec 3>"$work/gate"
+waits_for_gate() {
+	q -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343
+	       AND objsubid = 1 AND granted = $1"
+}
+for round in 1 2 3 4 5 6; do
+	echo "SELECT pg_advisory_lock(4343);" >&3
+	until [ "$(waits_for_gate true)" = 1 ]; do sleep 0.02; done
+	psql -X -q -d "$db" -c "BEGIN" \
+		-c "INSERT INTO fuzz_note VALUES (1, 5000 + $round, 'held', 1)" \
+		-c "SET LOCAL billing.test_pause_after_audit_write = 4343" -c "COMMIT" >/dev/null &
+	held=$!
+	until [ "$(waits_for_gate false)" = 1 ]; do sleep 0.02; done
+	q -c "INSERT INTO fuzz_note VALUES (1, 6000 + $round, 'beside', 2)" \
+	  -c "UPDATE fuzz_note SET amount = amount + 1 WHERE firm_id = 1 AND note_id = 6000 + $round" \
+	  -c "DELETE FROM fuzz_note WHERE firm_id = 1 AND note_id = 6000 + $round - 1"
+	echo "SELECT pg_advisory_unlock(4343);" >&3
+	wait $held
+done
+exec 3>&-
+wait $gate_session
+rm -rf "$work"
+check "lanes in firm 1's chain" "$(q -c "SELECT count(DISTINCT lane) FROM billing.audit_log WHERE firm_id = 1")" 2
+
 records=$(q -c "SELECT count(*) FROM billing.audit_log WHERE firm_id = 1")
 echo "firm 1's chain: $records records, of which $(q -c "SELECT count(*) FROM billing.audit_log WHERE firm_id = 1 AND row_keys IS NOT NULL") of several rows"
 check "the chain verifies before any tampering" "$(q -c "SELECT valid FROM billing.verify_audit(1)")" t
 
 # The cases ------------------------------------------------------------
 q <<SQL
+CREATE TABLE fuzz_anchor AS SELECT * FROM billing.audit_anchor(1);
 CREATE TABLE fuzz_case (
     case_id int PRIMARY KEY,
     mutation int,
@@ -80,6 +114,7 @@ SELECT setseed(0.$seed);
 DO \$\$
 DECLARE
     a record;
+    v record;
     r billing.audit_log;
     last bigint;
     multi bigint[];
@@ -92,13 +127,12 @@ DECLARE
     state text;
 BEGIN
     SET LOCAL session_replication_role = replica;
-    SELECT * INTO a FROM billing.audit_anchor(1);
-    last := a.seq;
+    last := (SELECT max(seq) FROM fuzz_anchor);
     multi := ARRAY(SELECT l.seq FROM billing.audit_log l
                     WHERE l.firm_id = 1 AND l.row_keys IS NOT NULL);
     FOR c IN 1..$cases LOOP
         s := 1 + floor(random() * last)::bigint;
-        m := floor(random() * 27)::int;
+        m := floor(random() * 28)::int;
         IF m IN (5, 6) THEN
             -- the rows of a record of several rows
             s := multi[1 + floor(random() * cardinality(multi))::int];
@@ -151,9 +185,20 @@ BEGIN
                 s := last - floor(random() * 3)::bigint;
                 want := s;
                 DELETE FROM billing.audit_log WHERE firm_id = 1 AND seq >= s;
+            WHEN 27 THEN UPDATE billing.audit_log SET lane = 1 - lane WHERE firm_id = 1 AND seq = s;
             END CASE;
-            SELECT x.valid, x.failed_seq, x.problem INTO ok, failed, problem
-              FROM billing.verify_audit(1, a.seq, a.hash) x;
+            -- found if verifying against any lane's anchor fails; where
+            -- several do, the earliest record they name
+            ok := true;
+            FOR a IN SELECT * FROM fuzz_anchor LOOP
+                SELECT x.valid, x.failed_seq, x.problem INTO v
+                  FROM billing.verify_audit(1, a.seq, a.hash) x;
+                IF NOT v.valid AND (ok OR v.failed_seq < failed) THEN
+                    ok := false;
+                    failed := v.failed_seq;
+                    problem := v.problem;
+                END IF;
+            END LOOP;
             RAISE EXCEPTION USING ERRCODE = 'ZZ999', MESSAGE = 'undo this case';
         EXCEPTION
             WHEN SQLSTATE 'ZZ999' THEN NULL;
@@ -177,8 +222,8 @@ q -c "SELECT mutation, refused, count(*) FROM fuzz_case WHERE refused NOT IN ('2
        GROUP BY 1, 2 LIMIT 5"
 # Every kind of tampering must have been tried and reached verify_audit.
 check "kinds of tampering that reached verify_audit" \
-	"$(q -c "SELECT count(DISTINCT mutation) FROM fuzz_case WHERE refused IS NULL")" 27
-q -c "SELECT substring(problem from '(does not match its hash|does not link|is missing|out of order|has a prev_hash|chain ends at)') AS found_as,
+	"$(q -c "SELECT count(DISTINCT mutation) FROM fuzz_case WHERE refused IS NULL")" 28
+q -c "SELECT substring(problem from '(does not match its hash|does not link|is missing|appears twice|has a prev_hash|chain ends at|chain is empty)') AS found_as,
              count(*) FROM fuzz_case WHERE refused IS NULL GROUP BY 1 ORDER BY 2 DESC"
 echo "refused by the log's constraints: $(q -c "SELECT count(*) FROM fuzz_case WHERE refused IS NOT NULL")"
 q -c "SELECT mutation, count(*) FILTER (WHERE refused IS NULL) AS found,

@@ -112,10 +112,11 @@ SELECT last.firm_id, last.row_key, last.row_digest
           FROM billing.audit_change c
          WHERE c.table_name = 'public.fz' AND c.row_key IS NOT NULL
          ORDER BY c.firm_id, c.row_key, c.seq DESC, c.item DESC) last
+  LEFT JOIN (SELECT t.firm_id, max(t.seq) AS seq FROM billing.audit_log t
+              WHERE t.table_name = 'public.fz' AND t.operation = 'TRUNCATE'
+              GROUP BY t.firm_id) truncated USING (firm_id)
  WHERE last.operation <> 'DELETE'
-   AND last.seq > (SELECT coalesce(max(t.seq), 0) FROM billing.audit_log t
-                    WHERE t.firm_id = last.firm_id AND t.table_name = 'public.fz'
-                      AND t.operation = 'TRUNCATE');
+   AND last.seq > coalesce(truncated.seq, 0);
 CREATE VIEW actual AS
 SELECT f.firm_id, format('(%s,%s)', f.firm_id, f.id) AS row_key,
        billing.audit_row_digest(f) AS row_digest
