@@ -82,6 +82,7 @@ BEGIN
     r.reason_code := nullif(current_setting('billing.reason_code', true), '');
     r.reason := nullif(current_setting('billing.reason', true), '');
 
+    r.lane := 0;                -- one chain per firm, as billing with one lane
     INSERT INTO plpgsql_audit_head AS h VALUES (r.firm_id, 0, NULL)
         ON CONFLICT (firm_id) DO NOTHING;
     SELECT h.seq + 1, h.hash INTO r.seq, r.prev_hash
