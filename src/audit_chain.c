@@ -6,21 +6,24 @@
  * At XACT_EVENT_PRE_COMMIT (and XACT_EVENT_PRE_PREPARE, since Citus commits
  * with two-phase commit) the buffered records are taken firm by firm, in
  * firm order so that two committers cannot deadlock.  For each firm we take
- * a lock of our own on the firm's chain (an advisory-class lock), read the
- * chain's last record with a dirty snapshot (so a REPEATABLE READ or
- * SERIALIZABLE writer sees what committed after its snapshot and never
- * fails for it), hash each record with the previous record's hash, and
- * insert them in batches at heap level, with their index entries, as the
- * log's owner.
+ * a lane of the firm's chain, a lock of our own (an advisory-class lock):
+ * the first lane no one holds and whose last writer has finished
+ * committing, so that writers of one firm committing at once do not wait
+ * for each other.  We read the lane's last record (from shared memory, or
+ * with a dirty snapshot, so a REPEATABLE READ or SERIALIZABLE writer sees
+ * what committed after its snapshot and never fails for it), take the
+ * firm's next seqs, hash each record with the previous hash of the lane,
+ * and insert them in batches at heap level, with their index entries, as
+ * the log's owner.
  *
- * Then the chains are handed over: the locks are let go before our commit
- * finishes, so the next writer of a firm writes its records after ours
+ * Then the lanes are handed over: the locks are let go before our commit
+ * finishes, so the next writer of a lane writes its records after ours
  * while we commit.  A writer whose records follow records still being
  * committed waits for that commit at the end of its own flush, before its
- * own commit, so a firm's records commit in chain order; if that commit
- * failed, the chain it would extend is gone and the writer fails (40001).
+ * own commit, so a lane's records commit in order; if that commit failed,
+ * the lane it would extend is gone and the writer fails (40001).
  * Serializable and prepared transactions, which can still fail or wait
- * long after this point, keep their chains until they end instead.
+ * long after this point, keep their lanes until they end instead.
  * Writers in different firms never wait for each other.
  *
  * The hash covers a canonical form of the stored columns (audit_hash_values)
@@ -279,7 +282,7 @@ audit_hash_values(TupleDesc desc, Datum *values, bool *isnull, uint8 *out)
 }
 
 /*
- * How long, in microseconds, a committer polls for a firm's chain lock
+ * How long, in microseconds, a committer polls for a lane of a firm's chain
  * before it queues for it.  Another writer of the firm holds the lock only
  * for its last steps of commit, a few tens of microseconds; queueing puts
  * the waiter to sleep, and the holder then wakes it with a signal at
@@ -414,7 +417,7 @@ run_test_hooks(void)
 				 errmsg("billing.test_fail_after_audit_write is set: the commit fails after the audit records were written")));
 }
 
-/* Whether the firms' chain locks were given back before commit. */
+/* Whether the firms' lanes were given back before commit. */
 static bool chains_released = false;
 
 /*
@@ -1151,7 +1154,7 @@ run_digests(AuditRecord **order, int64 from, int64 to)
 
 /*
  * write_buffer: seal the buffered records into their firms' chains and
- * write them to billing.audit_log.  With hold, each firm's chain lock is
+ * write them to billing.audit_log.  With hold, each firm's lane is
  * kept until the transaction ends; without, it is let go once the records
  * are written.  A chain this transaction already extends (an early write)
  * goes on from where it left it.  Returns only once every transaction
@@ -1434,7 +1437,7 @@ write_buffer(bool hold, bool at_commit)
  *
  * Contract: called once, just before commit or prepare; writes every
  * buffered record into its firm's chain in billing.audit_log.  With hold,
- * or after an early write, each firm's chain lock is kept until the
+ * or after an early write, each firm's lane is kept until the
  * transaction ends; otherwise it is let go once the records are written.
  * Either way, returns only once every transaction whose records ours
  * follow has committed, and raises 40001 if one did not.  Changes captured

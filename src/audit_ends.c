@@ -103,7 +103,7 @@ static HTAB *chain_ends = NULL;
 static LWLock *chain_ends_lock = NULL;
 
 /* billing.audit_lanes: how many lanes a committer may seal into. */
-static int	audit_lanes = 4;
+static int	audit_lanes = AUDIT_MAX_LANES;
 
 /* This backend's way to its database's entries: firm -> ChainEnd *. */
 typedef struct EndPointer
@@ -164,7 +164,7 @@ audit_ends_init(void)
 	DefineCustomIntVariable("billing.audit_lanes",
 							"How many lanes of a firm's audit chain a committer may seal into.",
 							"Writers of one firm that commit at once take different lanes instead of waiting for each other; 1 makes them take turns on one lane. Needs billing in shared_preload_libraries, without which every firm uses one lane.",
-							&audit_lanes, 4, 1, AUDIT_MAX_LANES,
+							&audit_lanes, AUDIT_MAX_LANES, 1, AUDIT_MAX_LANES,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;

@@ -4,8 +4,9 @@
 -- DELETE on a firm table into a buffer kept for the transaction; just before
 -- the transaction commits or prepares, the buffer is written to
 -- billing.audit_log as the log's owner, each record sealed with a SHA-256
--- hash that covers the record and the hash of the record before it in the
--- firm's chain.  Nothing reaches the log when the transaction rolls back.
+-- hash that covers the record and the hash of the record before it in its
+-- lane of the firm's chain (writers of one firm that commit at once take
+-- different lanes).  Nothing reaches the log when the transaction rolls back.
 -- doc/audit.md is the reference and the threat model.
 
 CREATE TABLE billing.audit_log (
