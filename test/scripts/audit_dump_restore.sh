@@ -18,8 +18,10 @@ done
 psql -X -q -c "CREATE DATABASE $src"
 psql -X -q -d $src -c "CREATE EXTENSION billing CASCADE" >/dev/null 2>&1
 psql -X -q -d $src -v ON_ERROR_STOP=1 -f demo/firm.sql >/dev/null
-# A second firm, and changes with who and why: updates and a delete.
+# A busy firm, whose writers commit at once (below), and a second firm,
+# with changes with who and why: updates and a delete.
 psql -X -q -d $src -v ON_ERROR_STOP=1 <<'SQL'
+INSERT INTO billing.firm (name, base_currency) VALUES ('Busy Firm', 'EUR');
 INSERT INTO billing.firm (name, base_currency) VALUES ('Second Firm', 'EUR');
 INSERT INTO billing.service_line (firm_id, code, name)
 SELECT firm_id, 'tax', 'Tax' FROM billing.firm WHERE name = 'Second Firm';
@@ -44,25 +46,40 @@ SELECT billing.audit_table('public.audit_dump_parted');
 CREATE TABLE public.audit_dump_part2 PARTITION OF public.audit_dump_parted FOR VALUES FROM (10) TO (20);
 INSERT INTO public.audit_dump_parted SELECT firm_id, 5 FROM billing.firm;
 SQL
+# Two clients writing the busy firm at once: its chain has several lanes.
+busy=$(psql -X -At -d $src -c "SELECT firm_id FROM billing.firm WHERE name = 'Busy Firm'")
+script=$(mktemp)
+cat >"$script" <<EOF
+INSERT INTO billing.service_line (firm_id, code, name)
+VALUES ($busy, 'sl_' || replace(gen_random_uuid()::text, '-', '_'), 'Busy');
+EOF
+pgbench -n -c 2 -j 2 -T 2 -f "$script" $src >/dev/null 2>&1
+rm -f "$script"
+lanes=$(psql -X -At -d $src -c "SELECT count(DISTINCT lane) FROM billing.audit_log WHERE firm_id = $busy")
+[ "$lanes" -ge 2 ] || { echo "the busy firm's chain has $lanes lane(s)"; exit 1; }
 truncates=$(psql -X -At -d $src -c "SELECT count(*) FROM billing.audit_log WHERE operation = 'TRUNCATE'")
 [ "$truncates" -ge 2 ] || { echo "expected a TRUNCATE record per firm before the dump, found $truncates"; exit 1; }
 
+# anchors DB: a line per lane of each firm's chain: the firm, the seq and
+# hash of the lane's last record, and the firm's last seq.
 anchors() {
 	psql -X -At -d "$1" -c "SELECT f.firm_id || ' ' || a.seq || ' ' || encode(a.hash, 'hex')
-	                          FROM billing.firm f, billing.audit_anchor(f.firm_id) a ORDER BY f.firm_id"
+	                                 || ' ' || max(a.seq) OVER (PARTITION BY f.firm_id)
+	                          FROM billing.firm f, billing.audit_anchor(f.firm_id) a
+	                         ORDER BY f.firm_id, a.lane"
 }
 log_digest() {
 	psql -X -At -d "$1" -c "SELECT count(*) || ' ' || md5(string_agg(l::text, '|' ORDER BY firm_id, seq))
 	                          FROM billing.audit_log l"
 }
-# check_restored DB: every chain verifies against the anchor taken before
+# check_restored DB: every chain verifies against each anchor taken before
 # the dump, and the log holds the same records.
 check_restored() {
-	local db=$1 firm seq hash out
-	while read -r firm seq hash; do
+	local db=$1 firm seq hash last out
+	while read -r firm seq hash last; do
 		out=$(psql -X -At -d "$db" -c "SELECT valid || ' ' || records_checked || ' ' || coalesce(problem, '')
 		                                 FROM billing.verify_audit($firm, $seq, '\\x$hash')")
-		if [ "$out" != "true $seq " ]; then
+		if [ "$out" != "true $last " ]; then
 			echo "$db: firm $firm does not verify against its anchor (seq $seq): $out"
 			exit 1
 		fi
@@ -116,6 +133,11 @@ out=$(psql -X -At -d $dst -c "SELECT a.seq - b.seq || ' ' || v.valid
                                WHERE f.name = 'Second Firm'")
 [ "$out" = "1 true" ] || { echo "after a new change in the restored database: $out"; exit 1; }
 echo "a change after the restore extends the chain"
+psql -X -q -d $dst -v ON_ERROR_STOP=1 -c "INSERT INTO billing.service_line (firm_id, code, name)
+	VALUES ($busy, 'after_restore', 'After')"
+out=$(psql -X -At -d $dst -c "SELECT valid FROM billing.verify_audit($busy)")
+[ "$out" = t ] || { echo "the busy firm's lanes after the restore: $out"; exit 1; }
+echo "a change after the restore extends one of the busy firm's lanes"
 
 # Plain SQL dump, restored with triggers off.
 sqldump=$(mktemp)
