@@ -192,13 +192,13 @@ array_field(StringInfo buf, Datum value, Oid elemtype)
  *
  * Columns firm_id through prev_hash are taken in order.  A null is the four
  * bytes FF FF FF FF; any other value is its length as four bytes big-endian
- * followed by its bytes: integers (the lane too) and xid8 in decimal, timestamptz as the
- * decimal number of microseconds since 1970-01-01 00:00 UTC, text as its
- * characters, bytea as its bytes, jsonb as its text form, an array of
- * text or bytea as its elements each framed the same way.  None of these
- * depends on a setting or on where the row is stored, so the same bytes
- * come back after pg_dump and pg_restore; doc/audit.md shows the same in
- * SQL.
+ * followed by its bytes: integers (the lane too) and xid8 in decimal,
+ * timestamptz as the decimal number of microseconds since 1970-01-01 00:00
+ * UTC, text as its characters, bytea as its bytes, jsonb as its text form,
+ * an array of text or bytea as its elements each framed the same way.
+ * None of these depends on a setting or on where the row is stored, so the
+ * same bytes come back after pg_dump and pg_restore; doc/audit.md shows
+ * the same in SQL.
  */
 void
 audit_hash_values(TupleDesc desc, Datum *values, bool *isnull, uint8 *out)

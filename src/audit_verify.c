@@ -9,8 +9,9 @@
  * lane (a deleted record, a reordering, or a record replaced), a hash that
  * does not match the record's content (an edit, or a forged record), a seq
  * seen twice, or a record that does not match the anchor given (a chain
- * rewritten from that point on, or cut short before it).  It reads the log itself, bypassing the executor, so it
- * checks the caller's SELECT privilege on the log first.
+ * rewritten from that point on, or cut short before it).  It reads the
+ * log itself, bypassing the executor, so it checks the caller's SELECT
+ * privilege on the log first.
  */
 #include "audit.h"
 #include "billing.h"
@@ -45,7 +46,7 @@ typedef struct ChainScan
 	Relation	index;
 	IndexScanDesc scans[AUDIT_MAX_LANES];
 	TupleTableSlot *slots[AUDIT_MAX_LANES];
-	bool		has[AUDIT_MAX_LANES];	/* slots[l] holds lane l's next record */
+	bool		has[AUDIT_MAX_LANES];	/* slots[l] holds lane l's next */
 	int64		seqs[AUDIT_MAX_LANES];
 } ChainScan;
 
