@@ -63,34 +63,14 @@ UPDATE fuzz_note SET body = 'changed' WHERE firm_id = 2;
 SQL
 
 # Records in a second lane: while a writer of firm 1 is held after writing
-# its records (billing.test_pause_after_audit_write, until the gate, an
-# advisory lock of a session fed through a pipe, opens), others commit.
-work=$(mktemp -d)
-mkfifo "$work/gate"
-psql -X -q -d "$db" <"$work/gate" >/dev/null 2>&1 &
-gate_session=$!
-exec 3>"$work/gate"
-waits_for_gate() {
-	q -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4343
-	       AND objsubid = 1 AND granted = $1"
-}
+# its records, others commit.
+. "$TOP/test/lib/lanes.sh"
 for round in 1 2 3 4 5 6; do
-	echo "SELECT pg_advisory_lock(4343);" >&3
-	until [ "$(waits_for_gate true)" = 1 ]; do sleep 0.02; done
-	psql -X -q -d "$db" -c "BEGIN" \
-		-c "INSERT INTO fuzz_note VALUES (1, 5000 + $round, 'held', 1)" \
-		-c "SET LOCAL billing.test_pause_after_audit_write = 4343" -c "COMMIT" >/dev/null &
-	held=$!
-	until [ "$(waits_for_gate false)" = 1 ]; do sleep 0.02; done
-	q -c "INSERT INTO fuzz_note VALUES (1, 6000 + $round, 'beside', 2)" \
-	  -c "UPDATE fuzz_note SET amount = amount + 1 WHERE firm_id = 1 AND note_id = 6000 + $round" \
-	  -c "DELETE FROM fuzz_note WHERE firm_id = 1 AND note_id = 6000 + $round - 1"
-	echo "SELECT pg_advisory_unlock(4343);" >&3
-	wait $held
+	beside_held "$db" "INSERT INTO fuzz_note VALUES (1, 5000 + $round, 'held', 1)" \
+		"INSERT INTO fuzz_note VALUES (1, 6000 + $round, 'beside', 2);
+		 UPDATE fuzz_note SET amount = amount + 1 WHERE firm_id = 1 AND note_id = 6000 + $round;
+		 DELETE FROM fuzz_note WHERE firm_id = 1 AND note_id = 6000 + $round - 1;"
 done
-exec 3>&-
-wait $gate_session
-rm -rf "$work"
 check "lanes in firm 1's chain" "$(q -c "SELECT count(DISTINCT lane) FROM billing.audit_log WHERE firm_id = 1")" 2
 
 records=$(q -c "SELECT count(*) FROM billing.audit_log WHERE firm_id = 1")
