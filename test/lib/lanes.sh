@@ -31,7 +31,10 @@ beside_held() {
 		-c "COMMIT" >/dev/null &
 	held_session=$!
 	until [ "$(lanes_gate_waiting "$db" false)" = 1 ]; do sleep 0.02; done
-	psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "$beside" >/dev/null
+	# a firm that cannot have lanes (billing not preloaded, or the shared
+	# table full) would wait for the held commit: fail instead of hanging
+	psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "SET lock_timeout = '30s'" \
+		-c "$beside" >/dev/null || echo "beside_held: the other writer waited for the held one"
 	echo "SELECT pg_advisory_unlock(4343);" >&7
 	wait "$held_session"
 	exec 7>&-
