@@ -377,8 +377,10 @@ typedef struct ChainTail
 {
 	int64		firm_id;		/* hash key */
 	int			lane;
-	int64		seq;
+	int64		seq;			/* 0: no tail known, only the floor */
 	uint8		hash[PG_SHA256_DIGEST_LENGTH];
+	bool		floor_known;	/* other_lanes_floor, once read */
+	int64		floor;
 } ChainTail;
 
 static HTAB *known_tails = NULL;
@@ -509,9 +511,13 @@ typedef struct Predecessor
 	int			lane;
 } Predecessor;
 
+/* FIRM's entry of known_tails, made if CREATE; for the log REL. */
 static ChainTail *
-known_tail(Relation rel, int64 firm)
+known_tail(Relation rel, int64 firm, bool create)
 {
+	ChainTail  *t;
+	bool		found;
+
 	if (known_tails == NULL ||
 		known_tails_rel != RelationGetRelid(rel) ||
 		known_tails_file != rel->rd_rel->relfilenode)
@@ -528,7 +534,14 @@ known_tail(Relation rel, int64 firm)
 		known_tails_rel = RelationGetRelid(rel);
 		known_tails_file = rel->rd_rel->relfilenode;
 	}
-	return hash_search(known_tails, &firm, HASH_FIND, NULL);
+	t = hash_search(known_tails, &firm, create ? HASH_ENTER : HASH_FIND,
+					&found);
+	if (create && !found)
+	{
+		t->seq = 0;
+		t->floor_known = false;
+	}
+	return t;
 }
 
 /*
@@ -579,8 +592,12 @@ keep_pending_tails(void)
 		release_chains();
 	for (i = 0; known_tails != NULL && i < npending_tails; i++)
 	{
+		bool		found;
 		ChainTail  *t = hash_search(known_tails, &pending_tails[i].firm_id,
-									HASH_ENTER, NULL);
+									HASH_ENTER, &found);
+
+		if (!found)
+			t->floor_known = false;
 
 		t->lane = pending_tails[i].lane;
 		t->seq = pending_tails[i].seq;
@@ -648,11 +665,11 @@ read_tail(Relation rel, Relation index, int64 firm, int lane, uint8 *hash,
 	ScanKeyData key[3];
 	IndexScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	ChainTail  *known = known_tail(rel, firm);
+	ChainTail  *known = known_tail(rel, firm, false);
 	ScanDirection dir;
 	int64		seq = 0;
 
-	if (known != NULL && known->lane != lane)
+	if (known != NULL && (known->lane != lane || known->seq == 0))
 		known = NULL;
 	dir = known ? ForwardScanDirection : BackwardScanDirection;
 	if (known)
@@ -745,41 +762,21 @@ last_seq_of_lanes(Relation rel, Relation index, int64 firm, int from)
 /*
  * Without shared memory every firm is written in lane 0 only, but its log
  * may hold records of other lanes, written while billing was preloaded:
- * their highest seq per firm, read once per backend and log, is the floor
- * of the firm's next seq.  No one writes those lanes meanwhile.
+ * their highest seq, read once per backend, firm and log (kept with the
+ * firm's known tail), is the floor of the firm's next seq.  No one writes
+ * those lanes meanwhile.
  */
-typedef struct LaneFloor
-{
-	int64		firm_id;		/* hash key */
-	int64		seq;
-} LaneFloor;
-
-static HTAB *lane_floors = NULL;
-static Oid	lane_floors_file = InvalidOid;
-
 static int64
 other_lanes_floor(Relation rel, Relation index, int64 firm)
 {
-	LaneFloor  *f;
-	bool		found;
+	ChainTail  *t = known_tail(rel, firm, true);
 
-	if (lane_floors == NULL || lane_floors_file != rel->rd_rel->relfilenode)
+	if (!t->floor_known)
 	{
-		HASHCTL		ctl;
-
-		if (lane_floors != NULL)
-			hash_destroy(lane_floors);
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(LaneFloor);
-		ctl.hcxt = TopMemoryContext;
-		lane_floors = hash_create("billing audit lane floors", 64, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		lane_floors_file = rel->rd_rel->relfilenode;
+		t->floor = last_seq_of_lanes(rel, index, firm, 1);
+		t->floor_known = true;
 	}
-	f = hash_search(lane_floors, &firm, HASH_ENTER, &found);
-	if (!found)
-		f->seq = last_seq_of_lanes(rel, index, firm, 1);
-	return f->seq;
+	return t->floor;
 }
 
 /*

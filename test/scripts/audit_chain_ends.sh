@@ -159,6 +159,20 @@ psql -X -q -c "DROP DATABASE $db"
 # lane: leave the cluster as the next tests expect it.
 cluster_restart fast
 
+# A firm whose chain has two lanes, dumped for the cluster without preload.
+. test/lib/lanes.sh
+psql -X -q -c "CREATE DATABASE ${db}_lanes"
+psql -X -q -d ${db}_lanes -c "CREATE EXTENSION billing CASCADE" >/dev/null 2>&1
+lanes_firm=$(new_firm ${db}_lanes 'Two lanes')
+beside_held ${db}_lanes "INSERT INTO billing.service_line (firm_id, code, name) VALUES ($lanes_firm, 'held', 'Held')" \
+	"INSERT INTO billing.service_line (firm_id, code, name) VALUES ($lanes_firm, 'beside', 'Beside');
+	 INSERT INTO billing.service_line (firm_id, code, name) VALUES ($lanes_firm, 'beside_too', 'Beside');"
+[ "$(psql -X -At -d ${db}_lanes -c "SELECT string_agg(lane::text, '' ORDER BY seq) FROM billing.audit_log WHERE firm_id = $lanes_firm")" = 001 ] ||
+	fail "the firm's chain did not take two lanes"
+lanes_dump=$(mktemp)
+pg_dump -Fc -d ${db}_lanes -f "$lanes_dump"
+psql -X -q -c "DROP DATABASE ${db}_lanes"
+
 # --- without them: a cluster of its own that does not preload billing
 (
 	cluster_start
@@ -181,6 +195,18 @@ cluster_restart fast
 	set -- $(verify $db "$firm")
 	[ "$1" = f ] && [ "$3" = "$forged" ] || fail "without preload, forged record $forged: verify_audit says $*"
 	echo "without preload: the next commit followed the forged record; verify_audit reports record $forged"
+	# The chain of two lanes, restored: lane 0 goes on after the firm's
+	# last record, which is in lane 1.
+	psql -X -q -c "CREATE DATABASE ${db}_lanes"
+	PGOPTIONS='-c session_replication_role=replica' pg_restore --exit-on-error -d ${db}_lanes "$lanes_dump"
+	rm -f "$lanes_dump"
+	add_line ${db}_lanes "$lanes_firm" after_restore >/dev/null
+	out=$(psql -X -At -d ${db}_lanes -c "SELECT string_agg(seq || ':' || lane, ' ' ORDER BY seq)
+		FROM billing.audit_log WHERE firm_id = $lanes_firm")
+	[ "$out" = "1:0 2:0 3:1 4:0" ] || fail "without preload, after a chain of two lanes: $out"
+	set -- $(verify ${db}_lanes "$lanes_firm")
+	[ "$1" = t ] || fail "without preload, the chain of two lanes: verify_audit says $*"
+	echo "without preload: a chain of two lanes goes on in lane 0 after its last record, and verifies"
 	pgxs_test=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/test
 	outdir=$(mktemp -d)
 	chmod 777 "$outdir"
