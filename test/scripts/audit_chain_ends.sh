@@ -16,9 +16,11 @@
 #   chains verify under concurrent writers too (then a restart empties the
 #   table for the tests after this one).
 #
-# Then on a second cluster without the preload, which reads the chain's end
-# from the log: the same concurrent writing verifies, the forged record is
-# followed at once, and the audit isolation specs pass.
+# Then on a second cluster without the preload, which writes lane 0 only
+# and reads its end from the log: the same concurrent writing verifies,
+# the forged record is followed at once, a chain of two lanes written with
+# the preload (dumped and restored) goes on in lane 0 after its last
+# record, and the audit isolation specs pass.
 set -eu
 cd "$TOP"
 . test/lib/cluster.sh
