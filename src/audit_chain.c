@@ -719,43 +719,18 @@ read_tail(Relation rel, Relation index, int64 firm, int lane, uint8 *hash,
 
 /*
  * The highest seq of FIRM in lanes FROM to AUDIT_MAX_LANES - 1, committed or
- * still being committed (0 if none): one backward probe per lane.
+ * still being committed (0 if none): the end of each lane.
  */
 static int64
 last_seq_of_lanes(Relation rel, Relation index, int64 firm, int from)
 {
-	SnapshotData dirty;
-	ScanKeyData key[2];
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	uint8		hash[PG_SHA256_DIGEST_LENGTH];
+	TransactionId writer;
 	int64		last = 0;
 	int			lane;
 
-	InitDirtySnapshot(dirty);
 	for (lane = from; lane < AUDIT_MAX_LANES; lane++)
-	{
-		IndexScanDesc scan;
-
-		ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ,
-					Int64GetDatum(firm));
-		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT2EQ,
-					Int16GetDatum(lane));
-		scan = index_beginscan(rel, index, &dirty,
-#if PG_VERSION_NUM >= 180000
-							   NULL,
-#endif
-							   2, 0);
-		index_rescan(scan, key, 2, NULL, 0);
-		if (index_getnext_slot(scan, BackwardScanDirection, slot))
-		{
-			bool		isnull;
-			int64		seq = DatumGetInt64(slot_getattr(slot, Anum_audit_seq,
-														 &isnull));
-
-			last = Max(last, seq);
-		}
-		index_endscan(scan);
-	}
-	ExecDropSingleTupleTableSlot(slot);
+		last = Max(last, read_tail(rel, index, firm, lane, hash, &writer));
 	return last;
 }
 
